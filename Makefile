@@ -1,0 +1,69 @@
+# netlab: top-level Makefile. `make help` lists the targets.
+
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+LABS   := $(sort $(notdir $(wildcard labs/[0-9][0-9]-*)))
+IMPL   ?= labs
+LAB    ?=
+K      ?=
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# Debian/Ubuntu packages: toolchain, Check, Valgrind, the grader's Python
+# (Debian's pytest and plugins, python3-markdown for the notes) and every
+# real peer program the tests talk to.
+PACKAGES := build-essential pkg-config check valgrind util-linux \
+            python3 python3-pytest python3-pytest-xdist python3-pytest-timeout \
+            python3-markdown curl nginx-light strace netcat-openbsd
+
+.PHONY: help setup build grade test selftest validate notes slides clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "netlab - a Linux network-programming course in C"
+	@echo
+	@echo "  make setup              install every Debian package the course needs"
+	@echo "  make test               the project's own tests: build, grader self-tests,"
+	@echo "                          references score 100%, skeletons score 0, notes compile"
+	@echo "  make build              build every lab and every reference solution"
+	@echo "  make grade [LAB=01] [K=test_name] [IMPL=labs|solutions|DIR]"
+	@echo "                          grade labs/ (or IMPL) and print the report"
+	@echo "  make slides             build the lecture notes to slides/html/"
+	@echo "  make clean              remove everything built"
+	@echo
+	@echo "labs: $(LABS)"
+
+setup:
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(PACKAGES)
+
+build:
+	@set -e; for lab in $(LABS); do \
+	    $(MAKE) --no-print-directory -C labs/$$lab WERROR=1; \
+	    $(MAKE) --no-print-directory -C solutions/$$lab WERROR=1; \
+	done
+
+grade:
+	$(PYTHON) grader/grade.py --impl $(IMPL) $(if $(LAB),--lab $(LAB)) $(if $(K),-k '$(K)')
+
+# The project's tests; grader/check_project.py runs each stage and prints
+# one summary line at the end.
+test:
+	$(PYTHON) grader/check_project.py
+
+selftest:
+	$(PYTHON) grader/check_project.py selftest
+
+validate:
+	$(PYTHON) grader/check_project.py references skeletons
+
+notes:
+	$(PYTHON) slides/build.py --check-code slides/*.md
+
+slides:
+	$(PYTHON) slides/build.py --out slides/html slides/*.md
+
+clean:
+	@for lab in $(LABS); do \
+	    $(MAKE) --no-print-directory -C labs/$$lab clean; \
+	    $(MAKE) --no-print-directory -C solutions/$$lab clean; \
+	done
+	rm -rf grade-out slides/html

@@ -1,0 +1,1 @@
+"""netgrader: the course's pytest-based autograder (see grader/README.md)."""

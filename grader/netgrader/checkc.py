@@ -1,0 +1,142 @@
+"""Check unit tests (tests/check_*.c) as graded pytest items.
+
+Each START_TEST(name) in a Check file becomes one item; its points come from
+a `// points: N` line just before it. The runner (built by the grader with
+the lab's `make check-runner`) runs once per worker process with an XML log;
+each item then reads its own verdict from that log.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from . import timing
+from .expect import Mismatch
+from .procs import kill_group
+
+_TEST = re.compile(r"^[ \t]*START_TEST\s*\(\s*(\w+)\s*\)", re.M)
+_POINTS = re.compile(r"//\s*points:\s*(\d+)\s*$")
+NS = "{http://check.sourceforge.net/ns}"
+RUN_TIMEOUT = 60
+
+
+def parse_check_file(text: str) -> list[tuple[str, int | None, int]]:
+    """(test name, points or None, line number) for every START_TEST."""
+    lines = text.splitlines()
+    found = []
+    for match in _TEST.finditer(text):
+        lineno = text.count("\n", 0, match.start())
+        points = None
+        j = lineno - 1
+        while j >= 0 and not lines[j].strip():
+            j -= 1
+        if j >= 0:
+            m = _POINTS.search(lines[j])
+            if m:
+                points = int(m.group(1))
+        found.append((match.group(1), points, lineno + 1))
+    return found
+
+
+_cache: dict[str, dict] = {}
+
+
+def run_runner(binary: str, workdir: Path) -> dict:
+    """Run a Check runner once (per process) and map test name -> verdict."""
+    if binary in _cache:
+        return _cache[binary]
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / (Path(binary).name + ".xml")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
+           "CK_XML_LOG_FILE_NAME": str(log), "CK_FORK": "yes",
+           "CK_DEFAULT_TIMEOUT": str(max(1, int(timing.scaled(5))))}
+    verdicts: dict = {}
+    with open(workdir / (Path(binary).name + ".out"), "wb") as out:
+        proc = subprocess.Popen(["prlimit", "--as=1073741824", "--core=0", "--", binary],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                env=env, cwd=workdir, start_new_session=True)
+        try:
+            proc.wait(timeout=timing.scaled(RUN_TIMEOUT))
+        except subprocess.TimeoutExpired:
+            verdicts["__runner__"] = f"the Check runner did not finish within {RUN_TIMEOUT} s"
+        finally:
+            kill_group(proc.pid)
+            proc.wait()
+    output = (workdir / (Path(binary).name + ".out")).read_text(errors="replace")
+    try:
+        root = ET.parse(log).getroot()
+        for test in root.iter(NS + "test"):
+            verdicts[test.findtext(NS + "id")] = {
+                "result": test.get("result"),
+                "message": test.findtext(NS + "message") or "",
+                "where": test.findtext(NS + "fn") or "",
+            }
+    except (OSError, ET.ParseError) as exc:
+        verdicts.setdefault("__runner__", f"no readable Check log ({exc}); runner output:\n{output[-1500:]}")
+    _cache[binary] = verdicts
+    return verdicts
+
+
+class CheckFile(pytest.File):
+    def collect(self):
+        for name, points, lineno in parse_check_file(self.path.read_text(errors="replace")):
+            item = CheckItem.from_parent(self, name=name)
+            item.declared_points = points
+            item.lineno = lineno
+            yield item
+
+
+class CheckItem(pytest.Item):
+    declared_points: int | None = None
+    lineno: int = 0
+
+    def runtest(self):
+        builds = self.config.stash[BUILDS_KEY]
+        lab = lab_of(self.path)
+        runner = builds[lab].check_runners.get(str(self.path))
+        if runner is None or not runner["ok"]:
+            output = (runner or {}).get("output", "")
+            from .build import first_errors
+            raise Mismatch(f"compiling the unit tests {self.path.name} with your code",
+                           "the Check test file compiles and links against your sources",
+                           "the build failed", "The test calls the functions declared in the "
+                           "lab's headers: keep their names and signatures exactly.",
+                           detail=first_errors(output))
+        workdir = Path(self.config.stash[OUT_KEY]) / "check-run" / lab / os.environ.get(
+            "PYTEST_XDIST_WORKER", "main")
+        verdicts = run_runner(runner["binary"], workdir)
+        verdict = verdicts.get(self.name)
+        if verdict is None:
+            raise Mismatch(f"Check test {self.name}", "a verdict from the Check runner",
+                           verdicts.get("__runner__", "the runner reported nothing for this test"),
+                           "The runner crashed or was killed before this test ran.")
+        if verdict["result"] != "success":
+            raise Mismatch(f"Check unit test {self.name} ({self.path.name}:{self.lineno})",
+                           "every assertion in the test holds",
+                           f"{verdict['where']}: {verdict['message']}",
+                           "Read the test in the file named above: it shows the exact call "
+                           "and the value it expects.")
+
+    def reportinfo(self):
+        return self.path, self.lineno, f"check: {self.name}"
+
+    def repr_failure(self, excinfo):
+        return str(excinfo.value)
+
+
+def lab_of(path: Path) -> str:
+    """The NN-name directory a test file belongs to (labs/NN-name/tests/...)."""
+    parts = Path(path).resolve().parts
+    for i, part in enumerate(parts[:-1]):
+        if part == "tests" and i > 0:
+            return parts[i - 1]
+    raise ValueError(f"{path} is not inside a lab's tests/ directory")
+
+
+BUILDS_KEY = pytest.StashKey[dict]()
+OUT_KEY = pytest.StashKey[str]()

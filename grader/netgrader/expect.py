@@ -1,0 +1,130 @@
+"""Assertions that teach: every failure says what was expected, what
+happened and a hint, and byte streams show where they first differ.
+
+Tests raise Mismatch (directly or through the expect_* helpers); the report
+plugin lays its fields out for the student.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from .procs import Result
+
+
+class Mismatch(AssertionError):
+    def __init__(self, what: str, expected: str, got: str, hint: str = "", detail: str = ""):
+        super().__init__(f"{what}\nexpected: {expected}\ngot: {got}")
+        self.what, self.expected, self.got = what, expected, got
+        self.hint, self.detail = hint, detail
+
+
+def _printable(b: int) -> str:
+    return chr(b) if 32 <= b < 127 else "."
+
+
+def hex_excerpt(data: bytes, at: int, width: int = 16) -> list[str]:
+    """Two lines: hex and ASCII of data around offset at, window-aligned."""
+    start = max(0, at - width // 2)
+    window = data[start:start + width]
+    hexes = " ".join(f"{b:02x}" for b in window)
+    text = "".join(_printable(b) for b in window)
+    return [f"@{start:<9d} {hexes:<{width * 3}} |{text}|"]
+
+
+def first_difference(got: bytes, expected: bytes) -> int | None:
+    """Offset of the first differing byte, or None if equal."""
+    if got == expected:
+        return None
+    limit = min(len(got), len(expected))
+    # Compare in blocks first: streams here can be tens of megabytes.
+    block = 65536
+    offset = 0
+    while offset < limit and got[offset:offset + block] == expected[offset:offset + block]:
+        offset += block
+    end = min(limit, offset + block)
+    while offset < end and got[offset] == expected[offset]:
+        offset += 1
+    return offset
+
+
+def describe_bytes(data: bytes) -> str:
+    if len(data) <= 60:
+        return f"{len(data)} bytes {data!r}"
+    return f"{len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]}…"
+
+
+def byte_diff(got: bytes, expected: bytes) -> str:
+    """Where two streams first differ, with a caret under a hex excerpt."""
+    at = first_difference(got, expected)
+    if at is None:
+        return ""
+    width = 16
+    start = max(0, at - width // 2)
+    lines = [f"first difference at byte {at} (of {len(expected)} expected, {len(got)} received)"]
+    for name, data in (("expected", expected), ("received", got)):
+        window = data[start:start + width]
+        hexes = " ".join(f"{b:02x}" for b in window)
+        text = "".join(_printable(b) for b in window)
+        lines.append(f"  {name:<8} @{start:<8d} {hexes:<{width * 3}} |{text}|")
+    caret = 2 + 8 + 2 + 8 + 1 + (at - start) * 3
+    lines.append(" " * caret + "^^")
+    if at >= len(got):
+        lines.append("  the received stream ends here")
+    elif at >= len(expected):
+        lines.append("  the received stream has extra bytes from here")
+    return "\n".join(lines)
+
+
+def expect_bytes(got: bytes, expected: bytes, what: str, hint: str = "") -> None:
+    if got != expected:
+        raise Mismatch(what, describe_bytes(expected), describe_bytes(got), hint,
+                       detail=byte_diff(got, expected))
+
+
+def expect_exit(result: Result, code: int, what: str | None = None, hint: str = "") -> None:
+    """The program ended by itself with this exit status."""
+    if result.returncode == code and not result.timed_out:
+        return
+    default_hints = {
+        0: "Exit 0 means success; check which error path your program took (its stderr is below).",
+        1: "A runtime failure (refused, timed out, protocol error) exits 1 after one line on stderr.",
+        2: "A usage error prints a message and a usage line on stderr and exits 2.",
+    }
+    if result.timed_out:
+        hint = hint or ("It never finished: a read that waits for data that never comes? "
+                        "Did you forget to close or half-close a socket?")
+    elif result.signal is not None:
+        hint = hint or "The program crashed; run it under gdb or valgrind to see where."
+    raise Mismatch(what or f"running `{' '.join(result.argv)}`", f"exit status {code}",
+                   result.describe_exit(), hint or default_hints.get(code, ""))
+
+
+def expect_stderr_line(result: Result, *needles: str, what: str = "", hint: str = "") -> None:
+    """stderr has one line containing every needle (case-insensitive)."""
+    lines = result.stderr_text.splitlines()
+    for line in lines:
+        if all(n.lower() in line.lower() for n in needles):
+            return
+    shown = " and ".join(repr(n) for n in needles)
+    raise Mismatch(what or f"the error message of `{' '.join(result.argv)}`",
+                   f"a line on stderr containing {shown}",
+                   repr(result.stderr_text[-300:]) if lines else "nothing on stderr",
+                   hint or "Report failures as one line `prog: what failed: why` on stderr.")
+
+
+def expect_valgrind_clean(result, what: str = "") -> None:
+    """A Result or Server run under valgrind had no errors, leaks or open fds."""
+    report = result.valgrind
+    if report is None:
+        raise Mismatch(what or "valgrind", "a valgrind report", "the program was not run under valgrind")
+    if report.clean:
+        return
+    hint = []
+    if report.errors:
+        hint.append("Valgrind names the line of each error and of each leaked block's malloc: "
+                    "free what you allocate on every path (freeaddrinfo too).")
+    if report.open_fds:
+        hint.append("Close every socket and file on every path, error paths included.")
+    raise Mismatch(what or f"valgrind on `{' '.join(result.argv)}`",
+                   "no memory errors, no leaks, no descriptors left open",
+                   report.summary(), " ".join(hint), detail=report.excerpt())

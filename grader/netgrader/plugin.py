@@ -1,0 +1,230 @@
+"""The grader's pytest plugin: build, collect, weigh, report.
+
+Loaded with `-p netgrader.plugin` (grader/grade.py does this). Options:
+  --impl labs|solutions|DIR   the implementation tree under test
+  --lab NN[-name]             a lab to grade (repeatable; default: all)
+  --out DIR                   where results.json, the report and builds go
+  --points FILE               extra point overrides (TOML, one table per lab)
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from . import build as building
+from .checkc import BUILDS_KEY, OUT_KEY, CheckFile, CheckItem, lab_of
+from .expect import Mismatch
+from .fixtures import IMPL_KEY, JOURNAL_KEY, REF_KEY  # noqa: F401 (fixtures below)
+from .fixtures import (journal, lab, nginx_server, private_names, python_http_server,  # noqa: F401
+                       run, runner, scripted_server, start_server)
+from .procs import EnvironmentError_, ServerError
+from .report import Outcome, Report
+
+# The course tree whose tests and reference solutions are used; --root
+# changes it (the grader's self-tests grade small trees of their own).
+ROOT = Path(__file__).resolve().parents[2]
+POINTS_KEY = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("netgrader")
+    group.addoption("--impl", default="labs", help="labs (default), solutions, or a directory "
+                    "holding NN-name lab directories (a student's submission)")
+    group.addoption("--lab", action="append", default=[], help="lab to grade: 01 or 01-tcp-client")
+    group.addoption("--out", default=None, help="output directory (default grade-out/IMPL)")
+    group.addoption("--points", default=None, help="TOML file of point overrides")
+    group.addoption("--root", default=None, help="course tree (default: this repository)")
+    group.addoption("--brief", action="store_true", help="report scores without failure details")
+    parser.addini("netgrader_labs", "unused", default="")
+
+
+def all_labs() -> list[str]:
+    return sorted(p.name for p in (ROOT / "labs").iterdir()
+                  if p.is_dir() and re.match(r"\d\d-", p.name))
+
+
+def resolve_labs(wanted: list[str]) -> list[str]:
+    labs = all_labs()
+    if not wanted:
+        return labs
+    chosen = []
+    for w in wanted:
+        match = [lab for lab in labs if lab == w or lab.startswith(w.rstrip("-") + "-")]
+        if not match:
+            raise pytest.UsageError(f"no lab matches {w!r}; labs are: {', '.join(labs)}")
+        chosen += [m for m in match if m not in chosen]
+    return chosen
+
+
+def impl_root(value: str) -> Path:
+    if value in ("labs", "solutions"):
+        return ROOT / value
+    return Path(value).resolve()
+
+
+def is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    global ROOT
+    config.addinivalue_line("markers", "points(n): the test is worth n points")
+    if config.getoption("--root"):
+        ROOT = Path(config.getoption("--root")).resolve()
+    impl = impl_root(config.getoption("--impl"))
+    labs = resolve_labs(config.getoption("--lab"))
+    out = Path(config.getoption("--out") or ROOT / "grade-out" / impl.name).resolve()
+    config.stash[IMPL_KEY] = str(impl)
+    config.stash[REF_KEY] = str(ROOT / "solutions")
+    config.stash[OUT_KEY] = str(out)
+    build_json = out / "build.json"
+    if not is_worker(config):
+        out.mkdir(parents=True, exist_ok=True)
+        builds = {}
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        for name in labs:
+            if tr:
+                tr.write_line(f"building {name} ({impl / name}) ...")
+            checks = sorted(p.resolve() for d in test_dirs(name) for p in d.glob("check_*.c"))
+            builds[name] = building.build_lab(name, impl / name, ROOT / "solutions" / name,
+                                              checks, out)
+        building.save(builds, build_json)
+        config.pluginmanager.register(Report(config, impl, labs, out, builds), "netgrader-report")
+    config.stash[BUILDS_KEY] = building.load(build_json)
+
+
+def test_dirs(lab_name: str) -> list[Path]:
+    """Public tests, then the hidden ones when the solutions tree has them."""
+    dirs = [ROOT / "labs" / lab_name / "tests", ROOT / "solutions" / lab_name / "tests"]
+    return [d for d in dirs if d.is_dir()]
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.suffix == ".c" and file_path.name.startswith("check_") \
+            and file_path.parent.name == "tests":
+        return CheckFile.from_parent(parent, path=file_path)
+    return None
+
+
+class BuildItem(pytest.Item):
+    """One item per lab that passes when the implementation compiled."""
+
+    def runtest(self):
+        b = self.config.stash[BUILDS_KEY][self.lab]
+        if not b.impl.ok:
+            raise Mismatch(f"building {self.lab} with `{b.impl.command}`",
+                           "the lab compiles and links",
+                           "the build failed; the compiler's first errors are below",
+                           "Fix the first error first: later ones often follow from it. "
+                           "Run `make` in the lab directory to see everything.",
+                           detail=b.impl.first_errors())
+        ref = b.reference
+        if ref is not None and not ref.ok:
+            raise EnvironmentError_(f"the reference solution of {self.lab} did not build:\n"
+                                    + ref.first_errors())
+
+    def reportinfo(self):
+        return self.path, None, f"{self.lab}: build"
+
+
+def load_overrides(config, lab_name: str) -> dict[str, int]:
+    points: dict[str, int] = {}
+    for d in test_dirs(lab_name):
+        f = d / "points.toml"
+        if f.exists():
+            points.update(tomllib.loads(f.read_text()))
+    extra = config.getoption("--points")
+    if extra:
+        points.update(tomllib.loads(Path(extra).read_text()).get(lab_name, {}))
+    return points
+
+
+# trylast: after -k and -m have deselected, so a lab's build item always stays.
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    by_lab: dict[str, list] = {}
+    for item in items:
+        by_lab.setdefault(lab_of(item.path), []).append(item)
+    missing = []
+    ordered = []
+    for name in sorted(by_lab):
+        overrides = load_overrides(config, name)
+        build_item = BuildItem.from_parent(session, name=f"{name}::build")
+        build_item.lab = name
+        build_item.path = ROOT / "labs" / name
+        build_item.stash[POINTS_KEY] = int(overrides.get("build", 0))
+        ordered.append(build_item)
+        for item in by_lab[name]:
+            marker = item.get_closest_marker("points")
+            declared = marker.args[0] if marker else getattr(item, "declared_points", None)
+            key = item.name
+            value = overrides.get(key, overrides.get(key.split("[")[0], declared))
+            if value is None:
+                missing.append(item.nodeid)
+                value = 0
+            item.stash[POINTS_KEY] = int(value)
+            ordered.append(item)
+    if missing:
+        raise pytest.UsageError("tests without points (add @pytest.mark.points(N) or "
+                                "`// points: N`):\n  " + "\n  ".join(missing))
+    items[:] = ordered
+
+
+def pytest_runtest_setup(item):
+    if isinstance(item, BuildItem):
+        return
+    name = lab_of(item.path)
+    b = item.config.stash[BUILDS_KEY].get(name)
+    if b is not None and not b.impl.ok:
+        pytest.skip(f"needs build: {name} did not compile (see its build item)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    lab_name = item.lab if isinstance(item, BuildItem) else lab_of(item.path)
+    props = {"lab": lab_name, "points": item.stash.get(POINTS_KEY, 0), "title": item.name,
+             "kind": "check" if isinstance(item, CheckItem) else "test"}
+    doc = getattr(getattr(item, "obj", None), "__doc__", None)
+    if doc:
+        props["doc"] = doc.strip().splitlines()[0]
+    if report.failed and call.excinfo is not None:
+        props.update(describe_failure(call.excinfo))
+        j = item.stash.get(JOURNAL_KEY, None)
+        if j is not None:
+            props["steps"] = j.steps[-12:]
+            props["stderr"] = j.stderr_tails()
+        if report.when == "teardown":
+            props["what"] = "after the test: " + props.get("what", "cleaning up")
+    if report.skipped and call.excinfo is not None:
+        props["skip"] = str(call.excinfo.value.msg if hasattr(call.excinfo.value, "msg") else call.excinfo.value)
+    report.user_properties.append(("netgrader", json.dumps(props)))
+
+
+def describe_failure(excinfo) -> dict:
+    exc = excinfo.value
+    if isinstance(exc, (Mismatch, ServerError)):
+        out = {"what": exc.what, "expected": exc.expected, "got": exc.got, "hint": exc.hint}
+        if getattr(exc, "detail", ""):
+            out["detail"] = exc.detail
+        return out
+    if isinstance(exc, EnvironmentError_):
+        return {"environment": True, "what": "the grader's environment",
+                "expected": "every tool the tests use is installed",
+                "got": str(exc), "hint": "This is not your code's fault: run `make setup`."}
+    if isinstance(exc, pytest.fail.Exception) and "Timeout" in str(exc):
+        return {"what": "the whole test", "expected": "it finishes within its time limit",
+                "got": str(exc).splitlines()[0], "hint": "A program blocked forever."}
+    entry = excinfo.traceback[-1]
+    where = f"{Path(str(entry.path)).name}:{entry.lineno + 1}"
+    text = str(exc).strip() or type(exc).__name__
+    if not isinstance(exc, AssertionError):
+        text = f"{type(exc).__name__}: {text}"
+    return {"what": f"the check at {where}", "expected": "", "got": text[:800], "hint": ""}
