@@ -56,10 +56,10 @@ validate:
 	$(PYTHON) grader/check_project.py references skeletons
 
 notes:
-	$(PYTHON) slides/build.py --check-code slides/*.md
+	$(PYTHON) slides/build.py --check-code slides/[0-9]*.md
 
 slides:
-	$(PYTHON) slides/build.py --out slides/html slides/*.md
+	$(PYTHON) slides/build.py --out slides/html slides/[0-9]*.md
 
 clean:
 	@for lab in $(LABS); do \
