@@ -6,7 +6,11 @@
 #
 #     PROGRAMS := tcpcat httpget
 #     LIB_SRCS := url.c netio.c
-#     include ../../common/lab.mk
+#     NETLAB_COMMON ?= ../../common
+#     include $(NETLAB_COMMON)/lab.mk
+#
+# (The grader sets NETLAB_COMMON when it builds a submission that lives
+# outside the course tree.)
 #
 # Variables a user may set on the command line:
 #     SAN=1      build with AddressSanitizer and UBSan

@@ -1,7 +1,7 @@
 """Building an implementation tree before any test runs.
 
-The grader builds each lab once, in the controlling process, before tests are
-distributed to workers: `make -C IMPL/LAB` for the implementation under test,
+The grader builds each lab once, from clean, in the controlling process,
+before tests are distributed to workers: `make -C IMPL/LAB` for the implementation under test,
 the same for the reference solution (peers for some tests), and one Check
 runner per Check test file. The outcome is saved as JSON for the workers.
 """
@@ -54,8 +54,13 @@ def first_errors(output: str, lines: int = 15) -> str:
     return "\n".join((picked or text[-lines:])[:lines])
 
 
-def run_make(directory: Path, *targets: str, extra: list[str] | None = None) -> Step:
+def run_make(directory: Path, *targets: str, extra: list[str] | None = None,
+             common: Path | None = None) -> Step:
+    """make in directory; common is the course's common/ (for submissions
+    kept outside the course tree, whose ../../common does not exist)."""
     argv = ["make", "--no-print-directory", "-C", str(directory), *targets, *(extra or [])]
+    if common is not None:
+        argv.append(f"NETLAB_COMMON={common}")
     shown = " ".join(argv)
     if shutil.which("make") is None:
         return Step(False, shown, "make is not installed: run `make setup`")
@@ -69,12 +74,17 @@ def run_make(directory: Path, *targets: str, extra: list[str] | None = None) -> 
 
 
 def build_lab(lab: str, impl_dir: Path, ref_dir: Path | None, check_sources: list[Path],
-              out_dir: Path) -> LabBuild:
-    impl_step = run_make(impl_dir) if impl_dir.is_dir() else Step(
+              out_dir: Path, common: Path) -> LabBuild:
+    # From clean: objects or dependency files left from another machine or
+    # another copy of the tree must not decide the build.
+    for directory in {impl_dir, ref_dir} - {None}:
+        if directory.is_dir():
+            run_make(directory, "clean", common=common)
+    impl_step = run_make(impl_dir, common=common) if impl_dir.is_dir() else Step(
         False, f"make -C {impl_dir}", f"{impl_dir} does not exist: nothing to build")
     result = LabBuild(lab=lab, impl_dir=str(impl_dir), impl=impl_step)
     if ref_dir is not None and ref_dir.resolve() != impl_dir.resolve() and ref_dir.is_dir():
-        result.reference = run_make(ref_dir)
+        result.reference = run_make(ref_dir, common=common)
     runners = out_dir / "check" / lab
     runners.mkdir(parents=True, exist_ok=True)
     for source in check_sources:
@@ -84,7 +94,7 @@ def build_lab(lab: str, impl_dir: Path, ref_dir: Path | None, check_sources: lis
                                                  "output": "", "command": ""}
             continue
         step = run_make(impl_dir, "check-runner",
-                        extra=[f"CHECK_SRC={source}", f"CHECK_OUT={binary}"])
+                        extra=[f"CHECK_SRC={source}", f"CHECK_OUT={binary}"], common=common)
         result.check_runners[str(source)] = {"ok": step.ok, "binary": str(binary),
                                              "output": step.output, "command": step.command}
     return result

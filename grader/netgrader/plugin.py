@@ -93,7 +93,7 @@ def pytest_configure(config):
                 tr.write_line(f"building {name} ({impl / name}) ...")
             checks = sorted(p.resolve() for d in test_dirs(name) for p in d.glob("check_*.c"))
             builds[name] = building.build_lab(name, impl / name, ROOT / "solutions" / name,
-                                              checks, out)
+                                              checks, out, ROOT / "common")
         building.save(builds, build_json)
         config.pluginmanager.register(Report(config, impl, labs, out, builds), "netgrader-report")
     config.stash[BUILDS_KEY] = building.load(build_json)

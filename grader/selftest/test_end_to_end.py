@@ -12,7 +12,8 @@ import pytest
 GRADER = Path(__file__).resolve().parent.parent
 ROOT = GRADER.parent
 
-MAKEFILE = "PROGRAMS := upper\nLIB_SRCS := shout.c\ninclude ../../common/lab.mk\n"
+MAKEFILE = ("PROGRAMS := upper\nLIB_SRCS := shout.c\nNETLAB_COMMON ?= ../../common\n"
+            "include $(NETLAB_COMMON)/lab.mk\n")
 SHOUT_H = "#include <stddef.h>\nvoid shout(char *s, size_t n);\n"
 SHOUT_OK = '#include "shout.h"\n#include <ctype.h>\nvoid shout(char *s, size_t n)\n{\n    for (size_t i = 0; i < n; i++)\n        s[i] = (char)toupper((unsigned char)s[i]);\n}\n'
 SHOUT_STUB = '#include "shout.h"\nvoid shout(char *s, size_t n)\n{\n    (void)s;\n    (void)n;\n}\n'
@@ -188,5 +189,7 @@ def test_submission_directory_is_graded_with_the_course_tests(tmp_path):
     (submission / "01-demo/shout.c").write_text(SHOUT_STUB)
     rc, results, report = grade(root, "--impl", str(submission))
     assert rc == 1
+    statuses = {t["name"].split(": ", 1)[1]: t["status"] for t in results["tests"]}
+    assert statuses["01-demo::build"] == "passed", report  # built with the course's common/
     assert scores(results)["test_upper_converts"] == (0, 5)
     assert str(submission) in report
