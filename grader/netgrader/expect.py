@@ -22,15 +22,6 @@ def _printable(b: int) -> str:
     return chr(b) if 32 <= b < 127 else "."
 
 
-def hex_excerpt(data: bytes, at: int, width: int = 16) -> list[str]:
-    """Two lines: hex and ASCII of data around offset at, window-aligned."""
-    start = max(0, at - width // 2)
-    window = data[start:start + width]
-    hexes = " ".join(f"{b:02x}" for b in window)
-    text = "".join(_printable(b) for b in window)
-    return [f"@{start:<9d} {hexes:<{width * 3}} |{text}|"]
-
-
 def first_difference(got: bytes, expected: bytes) -> int | None:
     """Offset of the first differing byte, or None if equal."""
     if got == expected:

@@ -120,34 +120,31 @@ def private_names(tmp_path, journal):
         r.close()
 
 
-@pytest.fixture
-def python_http_server(tmp_path, journal):
-    """python_http_server(docroot) -> a running Python http.server."""
+def _real_servers(start, tmp_path, journal):
+    """A factory fixture body: start(docroot, tmp_path, journal, *args) for
+    each call, every server stopped at teardown."""
     started = []
 
-    def make(docroot: Path):
-        server = start_python_http(docroot, tmp_path, journal)
+    def make(docroot: Path, *args):
+        server = start(docroot, tmp_path, journal, *args)
         started.append(server)
         return server
 
     yield make
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def python_http_server(tmp_path, journal):
+    """python_http_server(docroot) -> a running Python http.server."""
+    yield from _real_servers(start_python_http, tmp_path, journal)
 
 
 @pytest.fixture
 def nginx_server(tmp_path, journal):
     """nginx_server(docroot, extra="") -> a running nginx (one worker)."""
-    started = []
-
-    def make(docroot: Path, extra: str = ""):
-        server = start_nginx(docroot, tmp_path, journal, extra)
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        server.stop()
+    yield from _real_servers(start_nginx, tmp_path, journal)
 
 
 IMPL_KEY = pytest.StashKey[str]()

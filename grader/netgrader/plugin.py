@@ -9,9 +9,7 @@ Loaded with `-p netgrader.plugin` (grader/grade.py does this). Options:
 from __future__ import annotations
 
 import json
-import os
 import re
-import time
 import tomllib
 from pathlib import Path
 
@@ -20,11 +18,12 @@ import pytest
 from . import build as building
 from .checkc import BUILDS_KEY, OUT_KEY, CheckFile, CheckItem, lab_of
 from .expect import Mismatch
-from .fixtures import IMPL_KEY, JOURNAL_KEY, REF_KEY  # noqa: F401 (fixtures below)
-from .fixtures import (journal, lab, nginx_server, private_names, python_http_server,  # noqa: F401
-                       run, runner, scripted_server, start_server)
+from .fixtures import IMPL_KEY, JOURNAL_KEY, REF_KEY
 from .procs import EnvironmentError_, ServerError
-from .report import Outcome, Report
+from .report import Report
+
+# The fixtures the lab tests use (lab, run, start_server, scripted_server...).
+pytest_plugins = ["netgrader.fixtures"]
 
 # The course tree whose tests and reference solutions are used; --root
 # changes it (the grader's self-tests grade small trees of their own).

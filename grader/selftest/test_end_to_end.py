@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 GRADER = Path(__file__).resolve().parent.parent
 ROOT = GRADER.parent
 
