@@ -12,7 +12,7 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 # real peer program the tests talk to.
 PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3 python3-pytest python3-pytest-xdist python3-pytest-timeout \
-            python3-markdown curl nginx-light strace netcat-openbsd
+            python3-markdown iproute2 curl nginx-light strace netcat-openbsd
 
 .PHONY: help setup build grade test selftest validate notes slides clean
 .DEFAULT_GOAL := help

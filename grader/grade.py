@@ -3,7 +3,7 @@
 
 Usage:
   grade.py [--impl labs|solutions|DIR] [--lab NN]... [-k EXPR] [-j N]
-           [--out DIR] [--points FILE] [--expect full|zero] [--brief]
+           [--out DIR] [--points FILE] [--expect full|zero] [--brief] [--host-network]
            [-- PYTEST-ARGS]
 
   --impl      the tree under test: labs/ (default), solutions/, or a student's
@@ -17,6 +17,8 @@ Usage:
   --expect    full: fail unless every item passes (validating references);
               zero: fail unless nothing scores (validating skeletons)
   --brief     the score table without failure details
+  --host-network  run on the host's loopback; by default the whole run is in
+              a private network namespace with only lo up, when the kernel allows
 
 Exit status: 0 when every graded item passed (or --expect held), 1 when
 some did not, 2 for a usage error or when no test was collected.
@@ -32,6 +34,9 @@ from pathlib import Path
 
 GRADER = Path(__file__).resolve().parent
 ROOT = GRADER.parent
+sys.path.insert(0, str(GRADER))
+
+from netgrader import netns  # noqa: E402
 
 
 def parse_args(argv):
@@ -46,6 +51,8 @@ def parse_args(argv):
     p.add_argument("--root", default=None, help=argparse.SUPPRESS)
     p.add_argument("--expect", choices=["full", "zero"], default=None)
     p.add_argument("--brief", action="store_true", help="scores only, no failure details")
+    p.add_argument("--host-network", action="store_true",
+                   help="use the host's loopback instead of a private network namespace")
     p.add_argument("pytest_args", nargs="*")
     return p.parse_args(argv)
 
@@ -94,6 +101,10 @@ def main(argv=None) -> int:
         cmd += ["-n", str(args.jobs)]
     cmd += args.pytest_args + paths
     env = {**os.environ, "PYTHONPATH": str(GRADER) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if args.host_network:
+        env[netns.ENV_FLAG] = "host: --host-network was given"
+    else:
+        cmd = netns.wrap(cmd, env)
     rc = subprocess.run(cmd, cwd=root, env=env).returncode
 
     if rc == 5:

@@ -18,12 +18,10 @@ import pytest
 from . import build as building
 from .checkc import BUILDS_KEY, OUT_KEY, CheckFile, CheckItem, lab_of
 from .expect import Mismatch
+from . import fixtures
 from .fixtures import IMPL_KEY, JOURNAL_KEY, REF_KEY
 from .procs import EnvironmentError_, ServerError
 from .report import Report
-
-# The fixtures the lab tests use (lab, run, start_server, scripted_server...).
-pytest_plugins = ["netgrader.fixtures"]
 
 # The course tree whose tests and reference solutions are used; --root
 # changes it (the grader's self-tests grade small trees of their own).
@@ -74,6 +72,9 @@ def is_worker(config) -> bool:
 def pytest_configure(config):
     global ROOT
     config.addinivalue_line("markers", "points(n): the test is worth n points")
+    # The fixtures the lab tests use (lab, run, start_server, scripted_server...).
+    if not config.pluginmanager.is_registered(fixtures):
+        config.pluginmanager.register(fixtures, "netgrader-fixtures")
     if config.getoption("--root"):
         ROOT = Path(config.getoption("--root")).resolve()
     impl = impl_root(config.getoption("--impl"))

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import netns
+
 
 @dataclass
 class Outcome:
@@ -156,6 +158,7 @@ class Report:
             return tr._tw.markup(text, **markup[name]) if tr._tw.hasmarkup else text
 
         tr.write_sep("=", "netlab grade report")
+        tr.write_line(netns.describe())
         for line in self.lines(color):
             tr.write_line(line)
         tr.write_line(f"results: {self.out / 'results.json'}  report: {self.out / 'report.txt'}")
