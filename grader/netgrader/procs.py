@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import timing
+from . import sockets, timing
 from .valgrind import ValgrindReport, valgrind_argv, read_valgrind_log
 
 MiB = 1024 * 1024
@@ -365,8 +365,12 @@ class Server:
         hint = ("Print the line with printf and then fflush(stdout) once listen() has "
                 "succeeded: stdout is fully buffered when it is not a terminal.")
         if first is None:
-            got = (f"the server exited ({self._describe_exit()}) first" if self._eof
-                   else f"nothing within {deadline.seconds:g} s")
+            if self._eof and self.alive():
+                got = "it closed its stdout without printing a line"
+            elif self._eof:
+                got = f"the server exited ({self._describe_exit()}) first"
+            else:
+                got = f"nothing within {deadline.seconds:g} s"
             self.kill()
             seen = bytes(self.stdout[:200])
             if seen:
@@ -383,9 +387,25 @@ class Server:
             raise ServerError(f"starting `{' '.join(self.argv)}`", expected,
                               f"port {port}", "The port must be the one the kernel chose "
                               "(getsockname after bind), not 0.")
-        self.port = port
         self.journal.step(f"server said it listens on port {port}")
+        self._check_port_is_bound(port)
+        self.port = port
         return port
+
+    def _check_port_is_bound(self, port: int) -> None:
+        """The announced port must be one the server's processes hold."""
+        assert self._proc is not None
+        held = sockets.bound_ports(self._proc.pid)
+        if port in held["tcp"] or port in held["udp"]:
+            return
+        self.kill()
+        others = sorted(held["tcp"] | held["udp"])
+        got = (f"it holds no socket on port {port}"
+               + (f"; it is bound to port {', '.join(map(str, others))}" if others else ""))
+        raise ServerError(f"starting `{' '.join(self.argv)}`",
+                          f"a socket listening on port {port}, the port it announced", got,
+                          "Print the port the kernel gave you: after bind, getsockname() fills "
+                          "in the real port; convert it with ntohs().")
 
     def _describe_exit(self) -> str:
         if self._proc is None:

@@ -106,3 +106,24 @@ def test_journal_records_each_step(tmp_path):
     assert journal.steps and "exit status 1" in journal.steps[0] and "b'hi'" in journal.steps[0]
     assert journal.stderr_tails() == [("sh", "boom")]
     assert os.path.isdir(tmp_path)
+
+
+def test_server_announcing_the_wrong_port_fails_with_both_ports(runner, compiled):
+    with pytest.raises(ServerError) as err:
+        runner.start_server([compiled("server_wrong_port")])
+    assert "holds no socket on port" in err.value.got and "bound to port" in err.value.got
+    assert "getsockname" in err.value.hint
+    assert not processes_running(compiled("server_wrong_port"))
+
+
+def test_server_closing_its_stdout_fails_clearly(runner, compiled):
+    with pytest.raises(ServerError) as err:
+        runner.start_server([compiled("server_closes_stdout")])
+    assert "closed its stdout" in err.value.got
+    assert not processes_running(compiled("server_closes_stdout"))
+
+
+def test_huge_file_is_stopped_by_the_size_limit(runner, compiled, tmp_path):
+    result = runner.run([compiled("big_file")], limits=Limits(file_size=4 << 20), cwd=tmp_path)
+    assert result.signal == signal.SIGXFSZ and "size limit" in result.describe_exit()
+    assert (tmp_path / "huge.bin").stat().st_size <= 4 << 20

@@ -1,0 +1,18 @@
+/* Announces a port other than the one it listens on. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 8) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+        return 1;
+    printf("listening on port %d\n", ntohs(a.sin_port) == 1 ? 2 : 1); /* not its port */
+    fflush(stdout);
+    for (;;)
+        pause();
+}
