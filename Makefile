@@ -14,7 +14,9 @@ PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3 python3-pytest python3-pytest-xdist python3-pytest-timeout \
             python3-markdown iproute2 curl nginx-light strace netcat-openbsd
 
-.PHONY: help setup build grade test selftest validate notes slides clean
+RUNS   ?= 20
+
+.PHONY: help setup build grade test selftest validate notes slides soak bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
@@ -27,6 +29,8 @@ help:
 	@echo "  make grade [LAB=01] [K=test_name] [IMPL=labs|solutions|DIR]"
 	@echo "                          grade labs/ (or IMPL) and print the report"
 	@echo "  make slides             build the lecture notes to slides/html/"
+	@echo "  make soak [RUNS=20]     grade the references RUNS times (half under load): 0 differences"
+	@echo "  make bench-grading      time the grading of every lab (target: under 60 s)"
 	@echo "  make clean              remove everything built"
 	@echo
 	@echo "labs: $(LABS)"
@@ -60,6 +64,12 @@ notes:
 
 slides:
 	$(PYTHON) slides/build.py --out slides/html slides/[0-9]*.md
+
+soak:
+	$(PYTHON) grader/soak.py --runs $(RUNS)
+
+bench-grading:
+	$(PYTHON) grader/bench_grading.py
 
 clean:
 	@for lab in $(LABS); do \
