@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sockets, timing
+from .cgroup import PidsCgroup
 from .valgrind import ValgrindReport, valgrind_argv, read_valgrind_log
 
 MiB = 1024 * 1024
@@ -202,11 +203,12 @@ class Runner:
         return (stem.with_suffix(".stdin"), stem.with_suffix(".stdout"),
                 stem.with_suffix(".stderr"))
 
-    def _argv(self, argv, limits: Limits, valgrind_log: Path | None) -> list[str]:
+    def _argv(self, argv, limits: Limits, valgrind_log: Path | None,
+              cgroup: PidsCgroup) -> list[str]:
         argv = [str(a) for a in argv]
         if shutil.which("prlimit") is None:
             raise EnvironmentError_("prlimit (util-linux) is missing")
-        full = list(self.wrap) + limits.prlimit_argv(valgrind_log is not None)
+        full = cgroup.prefix() + list(self.wrap) + limits.prlimit_argv(valgrind_log is not None)
         if valgrind_log is not None:
             full += valgrind_argv(valgrind_log)
         return full + argv
@@ -228,7 +230,8 @@ class Runner:
         else:
             in_path = Path(stdin)
         vg_log = out_path.with_suffix(".valgrind") if valgrind else None
-        full = self._argv(argv, limits, vg_log)
+        cgroup = PidsCgroup(limits.processes)
+        full = self._argv(argv, limits, vg_log, cgroup)
         shown = show_argv(argv)
         wall = timing.scaled(timeout) * (4 if valgrind else 1)
         merged_env = child_env({**self.env, **(env or {})})
@@ -248,8 +251,10 @@ class Runner:
             kill_group(proc.pid)
             proc.wait()
         finally:
-            # Whatever it forked is gone with it.
+            # Whatever it forked is gone with it, even children that left
+            # the process group with setsid.
             kill_group(proc.pid)
+            cgroup.kill_all()
         result = Result(argv=[str(a) for a in argv], label=label, timeout=wall,
                         duration=time.monotonic() - start, timed_out=timed_out)
         result.returncode, result.signal = _status(proc.returncode)
@@ -270,10 +275,11 @@ class Runner:
         limits = limits or Limits(cpu_seconds=60)
         _, out_path, err_path = self._files(label)
         vg_log = out_path.with_suffix(".valgrind") if valgrind else None
-        full = self._argv(argv, limits, vg_log)
+        cgroup = PidsCgroup(limits.processes)
+        full = self._argv(argv, limits, vg_log, cgroup)
         server = Server(full, [str(a) for a in argv], label, err_path, vg_log,
                         child_env({**self.env, **(env or {})}), cwd or self.workdir,
-                        self.journal)
+                        self.journal, cgroup)
         self.journal.programs.append((label, err_path))
         self._servers.append(server)
         server.start()
@@ -304,7 +310,9 @@ LISTENING_PREFIX = b"listening on port "
 class Server:
     """A running server whose stdout is read line by line in a thread."""
 
-    def __init__(self, full_argv, argv, label, err_path, vg_log, env, cwd, journal):
+    def __init__(self, full_argv, argv, label, err_path, vg_log, env, cwd, journal,
+                 cgroup: PidsCgroup):
+        self.cgroup = cgroup
         self.full_argv, self.argv, self.label = full_argv, argv, label
         self.err_path, self.vg_log = err_path, vg_log
         self.env, self.cwd, self.journal = env, cwd, journal
@@ -437,6 +445,7 @@ class Server:
                               "Install a SIGTERM handler with sigaction that makes the main loop "
                               "end (a volatile sig_atomic_t flag; accept() then fails with EINTR).")
         kill_group(self._proc.pid)
+        self.cgroup.kill_all()
         self._finish()
         self.journal.step(f"sent SIGTERM to the server: {self._describe_exit()}")
         if expect_exit is not None and self._proc.returncode != expect_exit:
@@ -459,6 +468,7 @@ class Server:
         if self._proc is None:
             return
         kill_group(self._proc.pid)
+        self.cgroup.kill_all()
         try:
             self._proc.wait(timeout=timing.scaled(5))
         except subprocess.TimeoutExpired:

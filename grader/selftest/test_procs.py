@@ -127,3 +127,12 @@ def test_huge_file_is_stopped_by_the_size_limit(runner, compiled, tmp_path):
     result = runner.run([compiled("big_file")], limits=Limits(file_size=4 << 20), cwd=tmp_path)
     assert result.signal == signal.SIGXFSZ and "size limit" in result.describe_exit()
     assert (tmp_path / "huge.bin").stat().st_size <= 4 << 20
+
+
+def test_fork_bomb_is_stopped_and_leaves_nothing_behind(runner, compiled):
+    from netgrader import cgroup
+    if cgroup.base() is None and os.geteuid() == 0:
+        pytest.skip("no pids cgroup here, and RLIMIT_NPROC does not bind root")
+    result = runner.run([compiled("fork_bomb")], limits=Limits(processes=32), timeout=20)
+    assert result.returncode == 0 and b"fork failed 100 times" in result.stdout
+    assert not processes_running(compiled("fork_bomb"))
