@@ -373,6 +373,13 @@ class Server:
         hint = ("Print the line with printf and then fflush(stdout) once listen() has "
                 "succeeded: stdout is fully buffered when it is not a terminal.")
         if first is None:
+            if self._eof:
+                # stdout ends both when the server exits and when it closes
+                # stdout: the exit follows at once in the first case.
+                try:
+                    self._proc.wait(timeout=timing.scaled(1))
+                except subprocess.TimeoutExpired:
+                    pass
             if self._eof and self.alive():
                 got = "it closed its stdout without printing a line"
             elif self._eof:
