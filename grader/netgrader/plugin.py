@@ -38,7 +38,6 @@ def pytest_addoption(parser):
     group.addoption("--points", default=None, help="TOML file of point overrides")
     group.addoption("--root", default=None, help="course tree (default: this repository)")
     group.addoption("--brief", action="store_true", help="report scores without failure details")
-    parser.addini("netgrader_labs", "unused", default="")
 
 
 def all_labs() -> list[str]:
