@@ -1,6 +1,7 @@
 """The process layer: limits, deadlines, crashes and servers all end as a
 clear verdict, and nothing a test started outlives it."""
 import os
+import re
 import signal
 import subprocess
 
@@ -17,7 +18,10 @@ def runner(tmp_path):
 
 
 def processes_running(binary) -> list[str]:
-    out = subprocess.run(["pgrep", "-f", str(binary)], capture_output=True, text=True)
+    """PIDs of processes running exactly this program (not one whose name
+    merely starts the same, like server and server_silent)."""
+    pattern = "^" + re.escape(str(binary)) + "( |$)"
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     return out.stdout.split()
 
 
@@ -63,7 +67,7 @@ def test_output_flood_is_capped(runner, compiled):
 
 
 def test_server_listening_line_gives_the_port(runner, compiled):
-    server = runner.start_server([compiled("server_ok")])
+    server = runner.start_server([compiled("server"), "ok"])
     assert 0 < server.port < 65536
     import socket
     with socket.create_connection(("127.0.0.1", server.port), timeout=5):
@@ -86,11 +90,11 @@ def test_server_with_wrong_first_line_fails_clearly(runner, compiled):
 
 
 def test_server_ignoring_sigterm_is_killed_and_reported(runner, compiled):
-    server = runner.start_server([compiled("server_deaf")])
+    server = runner.start_server([compiled("server"), "deaf"])
     with pytest.raises(ServerError) as err:
         server.stop(timeout=1)
     assert "still running" in err.value.got
-    assert not processes_running(compiled("server_deaf"))
+    assert not processes_running(compiled("server"))
 
 
 def test_server_that_exits_early_is_reported(runner):
@@ -110,10 +114,10 @@ def test_journal_records_each_step(tmp_path):
 
 def test_server_announcing_the_wrong_port_fails_with_both_ports(runner, compiled):
     with pytest.raises(ServerError) as err:
-        runner.start_server([compiled("server_wrong_port")])
+        runner.start_server([compiled("server"), "wrong-port"])
     assert "holds no socket on port" in err.value.got and "bound to port" in err.value.got
     assert "getsockname" in err.value.hint
-    assert not processes_running(compiled("server_wrong_port"))
+    assert not processes_running(compiled("server"))
 
 
 def test_server_closing_its_stdout_fails_clearly(runner, compiled):
