@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import itertools
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from . import names
 from .checkc import lab_of
 from .procs import Journal, Runner
-from .peers import ScriptedServer, start_nginx, start_python_http
+from .peers import RealServer, ScriptedServer, start_nginx, start_python_http
 
 JOURNAL_KEY = pytest.StashKey[Journal]()
 
@@ -67,36 +68,41 @@ def run(runner):
     return runner.run
 
 
+def _tracked(create, finish):
+    """The body of a factory fixture: the test calls create(...) as often as
+    it likes; at teardown finish(thing) runs for everything created."""
+    made = []
+
+    def make(*args, **kwargs):
+        thing = create(*args, **kwargs)
+        made.append(thing)
+        return thing
+
+    yield make
+    for thing in made:
+        finish(thing)
+
+
+def _stop_if_running(server) -> None:
+    if server.alive():
+        server.stop()
+
+
 @pytest.fixture
 def start_server(runner):
     """start_server(argv) -> Server, already listening; stopped with SIGTERM
     (and its exit status checked) at the end of the test if still running."""
-    started = []
-
-    def start(argv, **kwargs):
-        server = runner.start_server(argv, **kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.alive():
-            server.stop()
+    yield from _tracked(runner.start_server, _stop_if_running)
 
 
 @pytest.fixture
 def scripted_server(journal):
     """scripted_server(handler, family=AF_INET) -> ScriptedServer on loopback."""
-    servers = []
 
-    def make(handler, family=socket.AF_INET, **kwargs):
-        server = ScriptedServer(handler, journal, family=family, **kwargs)
-        servers.append(server)
-        return server
+    def create(handler, family=socket.AF_INET, **kwargs):
+        return ScriptedServer(handler, journal, family=family, **kwargs)
 
-    yield make
-    for server in servers:
-        server.close()
+    yield from _tracked(create, ScriptedServer.close)
 
 
 @pytest.fixture
@@ -106,45 +112,30 @@ def private_names(tmp_path, journal):
     reason = names.available()
     if reason:
         pytest.skip(f"cannot give the program private name files here: {reason}")
-    runners = []
+    serial = itertools.count()
 
-    def make(hosts: dict[str, list[str]]):
-        wrap = names.write_files(tmp_path / f"names{len(runners)}", hosts)
-        journal.step("private /etc/hosts: " + "; ".join(f"{n} -> {', '.join(a)}" for n, a in hosts.items()))
-        r = Runner(tmp_path / f"run-names{len(runners)}", journal, wrap=wrap)
-        runners.append(r)
-        return r
+    def create(hosts: dict[str, list[str]]):
+        index = next(serial)
+        wrap = names.write_files(tmp_path / f"names{index}", hosts)
+        journal.step("private /etc/hosts: " + "; ".join(
+            f"{name} -> {', '.join(addresses)}" for name, addresses in hosts.items()))
+        return Runner(tmp_path / f"run-names{index}", journal, wrap=wrap)
 
-    yield make
-    for r in runners:
-        r.close()
-
-
-def _real_servers(start, tmp_path, journal):
-    """A factory fixture body: start(docroot, tmp_path, journal, *args) for
-    each call, every server stopped at teardown."""
-    started = []
-
-    def make(docroot: Path, *args):
-        server = start(docroot, tmp_path, journal, *args)
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        server.stop()
+    yield from _tracked(create, Runner.close)
 
 
 @pytest.fixture
 def python_http_server(tmp_path, journal):
     """python_http_server(docroot) -> a running Python http.server."""
-    yield from _real_servers(start_python_http, tmp_path, journal)
+    yield from _tracked(lambda docroot: start_python_http(docroot, tmp_path, journal),
+                        RealServer.stop)
 
 
 @pytest.fixture
 def nginx_server(tmp_path, journal):
     """nginx_server(docroot, extra="") -> a running nginx (one worker)."""
-    yield from _real_servers(start_nginx, tmp_path, journal)
+    yield from _tracked(lambda docroot, extra="": start_nginx(docroot, tmp_path, journal, extra),
+                        RealServer.stop)
 
 
 IMPL_KEY = pytest.StashKey[str]()

@@ -58,13 +58,19 @@ def test_httpget_sends_request_and_prints_body(run, lab, scripted_server):
                        repr(hosts), "HTTP/1.1 servers need Host; give the port when it is not 80.")
 
 
+def docroot_with(tmp_path, name, size):
+    """A directory holding one file of `size` random bytes: (directory, bytes)."""
+    docroot = tmp_path / "www"
+    docroot.mkdir()
+    data = os.urandom(size)
+    (docroot / name).write_bytes(data)
+    return docroot, data
+
+
 @pytest.mark.points(3)
 def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
     """A real server (Python's http.server): a 1 MiB binary file, byte for byte."""
-    docroot = tmp_path / "www"
-    docroot.mkdir()
-    data = os.urandom(1 << 20)
-    (docroot / "blob.bin").write_bytes(data)
+    docroot, data = docroot_with(tmp_path, "blob.bin", 1 << 20)
     server = python_http_server(docroot)
     fetch_ok(run, lab, f"http://127.0.0.1:{server.port}/blob.bin", data)
 
@@ -72,10 +78,7 @@ def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
 @pytest.mark.points(3)
 def test_httpget_nginx(run, lab, tmp_path, nginx_server):
     """A real server (nginx): a 4 MiB file, then its 404 for a missing one."""
-    docroot = tmp_path / "www"
-    docroot.mkdir()
-    data = os.urandom(4 << 20)
-    (docroot / "big.bin").write_bytes(data)
+    docroot, data = docroot_with(tmp_path, "big.bin", 4 << 20)
     server = nginx_server(docroot)
     fetch_ok(run, lab, f"http://127.0.0.1:{server.port}/big.bin", data)
     result = run([lab.program("httpget"), f"http://127.0.0.1:{server.port}/missing"])
