@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from . import timing
+from .build import first_errors
 from .expect import Mismatch
 from .procs import kill_group
 
@@ -101,7 +102,6 @@ class CheckItem(pytest.Item):
         runner = builds[lab].check_runners.get(str(self.path))
         if runner is None or not runner["ok"]:
             output = (runner or {}).get("output", "")
-            from .build import first_errors
             raise Mismatch(f"compiling the unit tests {self.path.name} with your code",
                            "the Check test file compiles and links against your sources",
                            "the build failed", "The test calls the functions declared in the "

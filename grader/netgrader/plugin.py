@@ -94,7 +94,7 @@ def pytest_configure(config):
             builds[name] = building.build_lab(name, impl / name, ROOT / "solutions" / name,
                                               checks, out, ROOT / "common")
         building.save(builds, build_json)
-        config.pluginmanager.register(Report(config, impl, labs, out, builds), "netgrader-report")
+        config.pluginmanager.register(Report(config, impl, out), "netgrader-report")
     config.stash[BUILDS_KEY] = building.load(build_json)
 
 

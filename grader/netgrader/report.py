@@ -38,8 +38,8 @@ def _props(report) -> dict:
 
 
 class Report:
-    def __init__(self, config, impl: Path, labs: list[str], out: Path, builds):
-        self.config, self.impl, self.labs, self.out, self.builds = config, impl, labs, out, builds
+    def __init__(self, config, impl: Path, out: Path):
+        self.config, self.impl, self.out = config, impl, out
         self.outcomes: dict[str, Outcome] = {}
         self.order: list[str] = []
         self.started = time.monotonic()
