@@ -5,6 +5,7 @@ LABS   := $(sort $(notdir $(wildcard labs/[0-9][0-9]-*)))
 IMPL   ?= labs
 LAB    ?=
 K      ?=
+FAULT_SEED ?=
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Debian/Ubuntu packages: toolchain, Check, Valgrind, the grader's Python
@@ -26,7 +27,7 @@ help:
 	@echo "  make test               the project's own tests: build, grader self-tests,"
 	@echo "                          references score 100%, skeletons score 0, notes compile"
 	@echo "  make build              build every lab and every reference solution"
-	@echo "  make grade [LAB=01] [K=test_name] [IMPL=labs|solutions|DIR]"
+	@echo "  make grade [LAB=01] [K=test_name] [IMPL=labs|solutions|DIR] [FAULT_SEED=N]"
 	@echo "                          grade labs/ (or IMPL) and print the report"
 	@echo "  make slides             build the lecture notes to slides/html/"
 	@echo "  make soak [RUNS=20]     grade the references RUNS times (half under load): 0 differences"
@@ -44,9 +45,14 @@ build:
 	    $(MAKE) --no-print-directory -C labs/$$lab WERROR=1; \
 	    $(MAKE) --no-print-directory -C solutions/$$lab WERROR=1; \
 	done
+	@# The grader builds the fault-injection library itself; here it must
+	@# also compile without a warning.
+	$(CC) -std=c11 -Wall -Wextra -Werror -fPIC -shared -o /dev/null \
+	    grader/faultinject/faultinject.c -ldl
 
 grade:
-	$(PYTHON) grader/grade.py --impl $(IMPL) $(if $(LAB),--lab $(LAB)) $(if $(K),-k '$(K)')
+	$(PYTHON) grader/grade.py --impl $(IMPL) $(if $(LAB),--lab $(LAB)) $(if $(K),-k '$(K)') \
+	    $(if $(FAULT_SEED),--fault-seed $(FAULT_SEED))
 
 # The project's tests; grader/check_project.py runs each stage and prints
 # one summary line at the end.

@@ -4,7 +4,7 @@
 Usage:
   grade.py [--impl labs|solutions|DIR] [--lab NN]... [-k EXPR] [-j N]
            [--out DIR] [--points FILE] [--expect full|zero] [--brief] [--host-network]
-           [-- PYTEST-ARGS]
+           [--fault-seed N] [-- PYTEST-ARGS]
 
   --impl      the tree under test: labs/ (default), solutions/, or a student's
               submission: a directory holding NN-name lab directories
@@ -19,6 +19,9 @@ Usage:
   --brief     the score table without failure details
   --host-network  run on the host's loopback; by default the whole run is in
               a private network namespace with only lo up, when the kernel allows
+  --fault-seed  one seed for every fault-injection ("robust I/O") test; by
+              default each test has its own, derived from its name, so that
+              a rerun replays the same faults
 
 Exit status: 0 when every graded item passed (or --expect held), 1 when
 some did not, 2 for a usage error or when no test was collected.
@@ -53,6 +56,7 @@ def parse_args(argv):
     p.add_argument("--brief", action="store_true", help="scores only, no failure details")
     p.add_argument("--host-network", action="store_true",
                    help="use the host's loopback instead of a private network namespace")
+    p.add_argument("--fault-seed", type=int, default=None)
     p.add_argument("pytest_args", nargs="*")
     return p.parse_args(argv)
 
@@ -97,6 +101,8 @@ def main(argv=None) -> int:
         cmd += ["-k", args.keyword]
     if args.brief:
         cmd += ["--brief"]
+    if args.fault_seed is not None:
+        cmd += ["--fault-seed", str(args.fault_seed)]
     if args.jobs > 1 and has_xdist():
         cmd += ["-n", str(args.jobs)]
     cmd += args.pytest_args + paths

@@ -6,6 +6,8 @@
         server = start_server([lab.program("httpd"), "-p", "0"])
     def test_z(scripted_server):                # a scripted peer
         peer = scripted_server(handler)
+    def test_w(faults, lab):                    # a client under fault injection
+        result = faults(kinds="short").run([lab.program("httpget"), url])
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from . import faults as fault_injection
 from . import names
-from .checkc import lab_of
-from .procs import Journal, Runner
+from .checkc import OUT_KEY, lab_of
+from .procs import EnvironmentError_, Journal, Runner
 from .peers import RealServer, ScriptedServer, start_nginx, start_python_http
 
 JOURNAL_KEY = pytest.StashKey[Journal]()
@@ -125,6 +128,30 @@ def private_names(tmp_path, journal):
 
 
 @pytest.fixture
+def faults(request, tmp_path, journal):
+    """faults(kinds=("short", "eintr", "eagain"), rate=30) -> a Runner whose
+    programs run under the fault-injection library, with this test's seed."""
+    config = request.config
+    built = config.stash.get(FAULTS_KEY, None)
+    if built is None or not built.ok:
+        raise EnvironmentError_("the fault-injection library did not build: "
+                                + (built.first_errors() if built else "it was never built"))
+    library = Path(config.stash[OUT_KEY]) / fault_injection.LIBRARY_NAME
+    seed = config.getoption("--fault-seed")
+    if seed is None:
+        seed = fault_injection.seed_for(f"{lab_of(request.node.path)}::{request.node.name}")
+    serial = itertools.count()
+
+    def create(kinds=("short", "eintr", "eagain"), rate: int = 30):
+        index = next(serial)
+        plan = fault_injection.FaultPlan(library, seed, fault_injection.check_kinds(kinds), rate,
+                                         tmp_path / f"faults{index}.log")
+        return fault_injection.FaultRunner(tmp_path / f"run-faults{index}", journal, plan)
+
+    yield from _tracked(create, Runner.close)
+
+
+@pytest.fixture
 def python_http_server(tmp_path, journal):
     """python_http_server(docroot) -> a running Python http.server."""
     yield from _tracked(lambda docroot: start_python_http(docroot, tmp_path, journal),
@@ -138,5 +165,6 @@ def nginx_server(tmp_path, journal):
                         RealServer.stop)
 
 
+FAULTS_KEY = pytest.StashKey[object]()  # the library's build Step, or None
 IMPL_KEY = pytest.StashKey[str]()
 REF_KEY = pytest.StashKey[str]()

@@ -5,6 +5,7 @@ Loaded with `-p netgrader.plugin` (grader/grade.py does this). Options:
   --lab NN[-name]             a lab to grade (repeatable; default: all)
   --out DIR                   where results.json, the report and builds go
   --points FILE               extra point overrides (TOML, one table per lab)
+  --fault-seed N              one seed for every fault-injection test
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from . import build as building
+from . import faults
 from .checkc import BUILDS_KEY, OUT_KEY, CheckFile, CheckItem, lab_of
 from .expect import Mismatch
 from . import fixtures
-from .fixtures import IMPL_KEY, JOURNAL_KEY, REF_KEY
+from .fixtures import FAULTS_KEY, IMPL_KEY, JOURNAL_KEY, REF_KEY
 from .procs import EnvironmentError_, ServerError
 from .report import Report
 
@@ -38,6 +40,9 @@ def pytest_addoption(parser):
     group.addoption("--points", default=None, help="TOML file of point overrides")
     group.addoption("--root", default=None, help="course tree (default: this repository)")
     group.addoption("--brief", action="store_true", help="report scores without failure details")
+    group.addoption("--fault-seed", type=int, default=None,
+                    help="seed for every fault-injection test (default: one per test, "
+                    "from its name)")
 
 
 def all_labs() -> list[str]:
@@ -71,6 +76,8 @@ def is_worker(config) -> bool:
 def pytest_configure(config):
     global ROOT
     config.addinivalue_line("markers", "points(n): the test is worth n points")
+    config.addinivalue_line("markers", "needs(*tests): when one of these tests of the same lab "
+                            "does not pass, a failure of this one is reported as skipped")
     # The fixtures the lab tests use (lab, run, start_server, scripted_server...).
     if not config.pluginmanager.is_registered(fixtures):
         config.pluginmanager.register(fixtures, "netgrader-fixtures")
@@ -94,8 +101,10 @@ def pytest_configure(config):
             builds[name] = building.build_lab(name, impl / name, ROOT / "solutions" / name,
                                               checks, out, ROOT / "common")
         building.save(builds, build_json)
+        faults.save(faults.build(out), out)
         config.pluginmanager.register(Report(config, impl, out), "netgrader-report")
     config.stash[BUILDS_KEY] = building.load(build_json)
+    config.stash[FAULTS_KEY] = faults.load(out)
 
 
 def test_dirs(lab_name: str) -> list[Path]:
@@ -194,12 +203,17 @@ def pytest_runtest_makereport(item, call):
     doc = getattr(getattr(item, "obj", None), "__doc__", None)
     if doc:
         props["doc"] = doc.strip().splitlines()[0]
+    needs = item.get_closest_marker("needs")
+    if needs:
+        props["needs"] = list(needs.args)
     if report.failed and call.excinfo is not None:
         props.update(describe_failure(call.excinfo))
         j = item.stash.get(JOURNAL_KEY, None)
         if j is not None:
             props["steps"] = j.steps[-12:]
             props["stderr"] = j.stderr_tails()
+            if j.fault_plans:
+                props["faults"] = [plan.summary() for plan in j.fault_plans]
         if report.when == "teardown":
             props["what"] = "after the test: " + props.get("what", "cleaning up")
     if report.skipped and call.excinfo is not None:

@@ -149,6 +149,7 @@ class Journal:
 
     steps: list[str] = field(default_factory=list)
     programs: list[tuple[str, "Path"]] = field(default_factory=list)
+    fault_plans: list = field(default_factory=list)  # faults.FaultPlan, shown with a failure
 
     def step(self, text: str) -> None:
         self.steps.append(text)

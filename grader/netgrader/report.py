@@ -59,6 +59,8 @@ class Report:
         if props:
             o.lab, o.title, o.points = props["lab"], props["title"], props["points"]
             o.props.setdefault("doc", props.get("doc", ""))
+            if props.get("needs"):
+                o.props["needs"] = props["needs"]
         if report.skipped and o.status == "passed":
             o.status = "skipped"
             o.props["skip"] = props.get("skip", "skipped")
@@ -89,8 +91,24 @@ class Report:
             grouped.setdefault(o.lab, []).append(o)
         return grouped
 
+    def apply_needs(self) -> None:
+        """A failed test that needs one which did not pass is reported as
+        skipped: the student fixes the first failure, not its echoes. Done
+        after the run, so it holds whatever the order and the workers."""
+        by_title = {(o.lab, o.title.split("[")[0]): o for o in self.outcomes.values()}
+        for o in self.outcomes.values():
+            if o.status != "failed":
+                continue
+            for needed in o.props.get("needs", []):
+                other = by_title.get((o.lab, needed))
+                if other is not None and other is not o and other.status != "passed":
+                    o.status = "skipped"
+                    o.props["skip"] = f"skipped: needs {needed}"
+                    break
+
     def lines(self, color) -> list[str]:
         """The report; color(text, name) decorates text (or not)."""
+        self.apply_needs()
         out: list[str] = []
         total = earned = 0
         environment = False
@@ -146,7 +164,16 @@ class Report:
             out.extend(f"{pad}  | {line}" for line in text.splitlines()[-6:])
         if p.get("hint"):
             out.append(f"{pad}{color('hint:', 'cyan')}      {p['hint']}")
-        out.append(f"{pad}{color('rerun:', 'bold')}     {self.rerun_command(o)}")
+        for plan in p.get("faults", []):
+            out.append(f"{pad}{color('faults:', 'bold')}    {plan['plan']}; "
+                       f"{plan['count']} injected" + (", the first:" if plan["first"] else ""))
+            out.extend(f"{pad}  {line}" for line in plan["first"])
+            if plan.get("by_hand"):
+                out.append(f"{pad}{color('by hand:', 'bold')}   {plan['by_hand']}")
+        rerun = self.rerun_command(o)
+        if p.get("faults"):
+            rerun += "   (same seed, same faults)"
+        out.append(f"{pad}{color('rerun:', 'bold')}     {rerun}")
         return out
 
     def pytest_terminal_summary(self, terminalreporter):
