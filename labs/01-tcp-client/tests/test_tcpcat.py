@@ -56,7 +56,7 @@ def test_tcpcat_sends_input_and_half_closes(run, lab, scripted_server):
     transfer(run, lab, scripted_server, b"hello, network\nsecond line\n")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_tcpcat_binary_input(run, lab, scripted_server):
     """Every byte value, NULs included, goes through unchanged."""
     data = bytes(range(256)) * 64 + os.urandom(200_000) + b"\0\0\0"
@@ -69,7 +69,7 @@ def test_tcpcat_empty_input(run, lab, scripted_server):
     transfer(run, lab, scripted_server, b"")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_tcpcat_large_streams(run, lab, scripted_server):
     """24 MiB up and 8 MiB down: partial reads and writes are the rule here."""
     data = os.urandom(1 << 20) * 24
@@ -158,7 +158,7 @@ def test_tcpcat_connection_reset(run, lab, scripted_server):
     expect_stderr_line(result, "reset", hint="Give strerror(errno) for the failed read.")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_tcpcat_valgrind_clean(run, lab, scripted_server):
     """Under Valgrind: no memory errors, leaks or open descriptors, on success and on failure."""
     result = transfer(run, lab, scripted_server, b"x" * 100_000, valgrind=True)
@@ -168,3 +168,14 @@ def test_tcpcat_valgrind_clean(run, lab, scripted_server):
         result = run([lab.program("tcpcat"), "127.0.0.1", str(port)], valgrind=True)
     expect_exit(result, 1)
     expect_valgrind_clean(result, "valgrind on a refused connection")
+
+
+# Robust I/O: the main scenarios again, with the socket calls of tcpcat made
+# to behave as on a real network (grader/README.md, "Fault injection").
+@pytest.mark.points(3)
+@pytest.mark.needs("test_tcpcat_binary_input")
+def test_tcpcat_robust_io(lab, scripted_server, faults):
+    """Every read from the socket returns 1 to 64 bytes: 300 KB up, 64 KB back, unchanged."""
+    data = os.urandom(300_000)
+    transfer(None, lab, scripted_server, data, payload=os.urandom(1 << 16),
+             runner_run=faults(rate=100).run)
