@@ -18,16 +18,26 @@ from . import timing
 from .procs import EnvironmentError_, Journal, child_env, kill_group
 
 
-class PeerConnection:
-    """One accepted connection, with deadline-bound helpers."""
+def excerpt(data: bytes, limit: int = 48) -> str:
+    """A transcript's view of some bytes: the length and the start."""
+    shown = repr(bytes(data[:limit])) + ("..." if len(data) > limit else "")
+    return f"{len(data)} bytes {shown}" if data else "nothing"
 
-    def __init__(self, sock: socket.socket, journal: Journal, timeout: float):
+
+class PeerConnection:
+    """One accepted connection, with deadline-bound helpers. What it sends
+    and receives goes into the test's journal, as a transcript."""
+
+    def __init__(self, sock: socket.socket, journal: Journal, timeout: float,
+                 name: str = "peer"):
         self.sock = sock
         self.journal = journal
+        self.name = name
         self.timeout = timing.scaled(timeout)
         self.sock.settimeout(self.timeout)
         self.received = bytearray()
         self.peer = sock.getpeername()
+        journal.step(f"{name}: accepted a connection from port {self.peer[1]}")
 
     def recv_until(self, marker: bytes, limit: int = 1 << 20) -> bytes:
         """Read until marker (included) is seen; raise TimeoutError/EOFError."""
@@ -43,6 +53,7 @@ class PeerConnection:
         end = self.received.index(marker) + len(marker)
         head = bytes(self.received[:end])
         del self.received[:end]
+        self.journal.step(f"{self.name} received {excerpt(head)}")
         return head
 
     def recv_to_eof(self, limit: int = 1 << 30) -> bytes:
@@ -54,6 +65,7 @@ class PeerConnection:
             self.sock.settimeout(max(0.01, deadline - time.monotonic()))
             chunk = self.sock.recv(1 << 20)
             if not chunk:
+                self.journal.step(f"{self.name} received {excerpt(data)}, then the client's FIN")
                 return bytes(data)
             data += chunk
             if len(data) > limit:
@@ -62,6 +74,8 @@ class PeerConnection:
     def send(self, data: bytes, chunk: int | None = None) -> None:
         """Send all of data, optionally in chunks of `chunk` bytes each
         pushed out on its own (TCP_NODELAY), to exercise partial reads."""
+        self.journal.step(f"{self.name} sends {excerpt(data)}"
+                          + (f" in pieces of {chunk}" if chunk else ""))
         if chunk is None:
             self.sock.sendall(data)
             return
@@ -77,6 +91,7 @@ class PeerConnection:
 
     def reset(self) -> None:
         """Close with an RST instead of a FIN (SO_LINGER with a zero timeout)."""
+        self.journal.step(f"{self.name} resets the connection")
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         self.close()
 
@@ -119,7 +134,7 @@ class ScriptedServer:
             t.start()
 
     def _serve(self, sock: socket.socket) -> None:
-        conn = PeerConnection(sock, self.journal, self.timeout)
+        conn = PeerConnection(sock, self.journal, self.timeout, self.name)
         try:
             self.handler(conn)
         except BaseException as exc:  # reported by check(), never lost

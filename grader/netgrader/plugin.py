@@ -210,7 +210,7 @@ def pytest_runtest_makereport(item, call):
         props.update(describe_failure(call.excinfo))
         j = item.stash.get(JOURNAL_KEY, None)
         if j is not None:
-            props["steps"] = j.steps[-12:]
+            props["steps"] = j.steps[-16:]
             props["stderr"] = j.stderr_tails()
             if j.fault_plans:
                 props["faults"] = [plan.summary() for plan in j.fault_plans]
