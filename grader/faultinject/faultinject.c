@@ -14,8 +14,9 @@
  *                    process has a signal handler that could interrupt it);
  *   blocking calls   fail with EINTR before transferring anything, but only
  *                    if the process installed a handler without SA_RESTART
- *                    (poll, select and epoll_wait: any handler, as those
- *                    are never restarted);
+ *                    for a signal the calling thread does not block (poll,
+ *                    select and epoll_wait: any handler, as those are never
+ *                    restarted);
  *   non-blocking     fail with EAGAIN, unless the descriptor is registered
  *                    edge-triggered with epoll (an edge already consumed
  *                    would never come again: the kernel cannot do that);
@@ -279,12 +280,20 @@ static bool nonblocking(int fd, int msg_flags)
     return flags != -1 && (flags & O_NONBLOCK);
 }
 
-/* Does some signal have a handler, one that interrupts (no SA_RESTART)? */
+/* Could a signal handler run in this thread now, one that interrupts (no
+ * SA_RESTART) if asked? Signals this thread blocks cannot: a server that
+ * blocks SIGTERM in its workers sees no EINTR there. */
 static bool has_handler(bool interrupting_only)
 {
+    sigset_t blocked;
+    int saved = errno;
+    bool known = pthread_sigmask(SIG_BLOCK, NULL, &blocked) == 0;
+    errno = saved;
     for (int sig = 1; sig < NSIG; sig++) {
         unsigned char h = __atomic_load_n(&handler_of[sig], __ATOMIC_RELAXED);
-        if (h == 2 || (h == 1 && !interrupting_only))
+        if (h == 0 || (h == 1 && interrupting_only))
+            continue;
+        if (!known || sigismember(&blocked, sig) != 1)
             return true;
     }
     return false;

@@ -9,6 +9,8 @@
  *     no-eintr     loops on short counts, but any -1 is fatal (naive)
  *     no-handler   no-eintr without the SIGTERM handler: nothing can
  *                  interrupt it, so it needs no EINTR loop
+ *     masked       no-eintr with SIGTERM blocked, as in a server's worker
+ *                  threads: nothing can interrupt it either
  *     robust       loops on short counts and on EINTR
  *     nonblocking  robust, on a non-blocking socket with poll
  *     edge         non-blocking, epoll edge-triggered: reads until EAGAIN
@@ -159,6 +161,11 @@ int main(int argc, char **argv)
     sa.sa_handler = on_term; /* no SA_RESTART, as in a server */
     if (strcmp(mode, "no-handler") != 0 && sigaction(SIGTERM, &sa, NULL) == -1)
         fail("sigaction");
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    if (strcmp(mode, "masked") == 0 && sigprocmask(SIG_BLOCK, &term, NULL) == -1)
+        fail("sigprocmask");
 
     char *msg = malloc(len + 1);
     if (msg == NULL)
