@@ -30,6 +30,9 @@
  *   NETLAB_FAULTS_RATE  percent of eligible calls that get a fault (30)
  *   NETLAB_FAULTS_LOG   file to which every fault is appended, one line each
  *
+ * Progress: a call never fails more than three times in a row, so even a
+ * rate of 100 lets a correct program finish.
+ *
  * Determinism: each thread draws from its own stream, derived from the
  * seed, the fork path and the thread's order of first use, one draw per
  * eligible call. The same program making the same calls therefore gets
@@ -64,6 +67,7 @@ enum kind { SHORT = 1, EINTR_ = 2, EAGAIN_ = 4, DROP = 8, DUP = 16 };
 #define MAX_LOG_LINES 2000   /* per process: a log, not a second output */
 #define MAX_IOV 64           /* longer vectors pass through unchanged */
 #define SHORT_MAX 64         /* a short transfer moves 1..64 bytes */
+#define FAILS_IN_ROW_MAX 3   /* then a call goes through: progress, whatever the rate */
 
 static struct {
     bool on;
@@ -106,6 +110,7 @@ static __thread uint64_t thread_stream;
 static __thread uint64_t thread_calls;
 static __thread unsigned thread_id; /* 0: not drawn from yet in this process */
 static __thread unsigned thread_generation;
+static __thread unsigned fails_in_row; /* EINTR or EAGAIN injected, back to back */
 static unsigned process_generation;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -317,13 +322,17 @@ static unsigned choose(unsigned possible, uint64_t *rest)
         return 0;
     uint64_t r = draw();
     *rest = r >> 16;
-    if (r % 100 >= cfg.rate)
-        return 0;
+    /* A call that keeps failing would starve the program at a high rate:
+     * after a few failures in a row, this call may not fail. */
+    if (fails_in_row >= FAILS_IN_ROW_MAX)
+        possible &= ~(unsigned)(EINTR_ | EAGAIN_);
     unsigned options[5], n = 0;
     for (unsigned bit = 1; bit <= DUP; bit <<= 1)
         if (possible & bit)
             options[n++] = bit;
-    return options[(r >> 8) % n];
+    unsigned fault = n > 0 && r % 100 < cfg.rate ? options[(r >> 8) % n] : 0;
+    fails_in_row = fault == EINTR_ || fault == EAGAIN_ ? fails_in_row + 1 : 0;
+    return fault;
 }
 
 static size_t short_count(size_t asked, uint64_t rest)

@@ -39,9 +39,14 @@ class Lab:
         """A program of the implementation under test."""
         return self.impl_dir / name
 
-    def reference(self, name: str) -> Path:
-        """The same program from the reference solution (a peer)."""
-        return self.ref_dir / name
+    def reference(self, name: str, lab: str | None = None) -> Path:
+        """A program of the reference solution (a peer): of this lab, or of
+        an earlier one (`lab.reference("httpget", lab="01-tcp-client")`)."""
+        path = (self.ref_dir if lab is None else self.ref_dir.parent / lab) / name
+        if not path.exists():
+            raise EnvironmentError_(f"the reference program {path} is missing: the course's "
+                                    "reference solutions must be built (make build)")
+        return path
 
 
 @pytest.fixture

@@ -435,6 +435,15 @@ class Server:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    def open_fds(self) -> int:
+        """How many descriptors the server holds now (from /proc)."""
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
     def stop(self, timeout: float = 5, expect_exit: int | None = 0) -> int | None:
         """SIGTERM, wait for the exit; fail unless it exits with expect_exit."""
         assert self._proc is not None

@@ -32,3 +32,15 @@ class Deadline:
 
     def expired(self) -> bool:
         return time.monotonic() >= self.end
+
+
+def wait_until(predicate, seconds: float, step: float = 0.01) -> bool:
+    """Check predicate() until it holds or the (scaled) deadline passes, for
+    states nothing announces (a process's descriptor count): True if it held."""
+    deadline = Deadline(seconds)
+    while True:
+        if predicate():
+            return True
+        if deadline.expired():
+            return False
+        time.sleep(min(step, deadline.remaining()))  # ok: bounded re-check, not a synchronisation

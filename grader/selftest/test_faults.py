@@ -104,6 +104,15 @@ def test_nonblocking_client_gets_spurious_eagain_and_copes(under_faults, compile
     assert any("EAGAIN" in line for line in runner.plan.schedule())
 
 
+def test_a_program_makes_progress_even_at_rate_100(under_faults, compiled, echo):
+    """No call fails more than three times in a row, so a correct program
+    finishes whatever the rate."""
+    runner = under_faults("short,eagain", rate=100)
+    result = run_client(runner, compiled, "nonblocking", echo)
+    assert (result.returncode, result.stdout) == (0, expected_message()), result.stderr
+    assert "EAGAIN" in " ".join(runner.plan.schedule())
+
+
 def test_edge_triggered_descriptors_never_get_a_spurious_eagain(under_faults, compiled, echo):
     """An edge already consumed never comes back: a spurious EAGAIN would hang
     a correct program, so the library must not inject one there."""

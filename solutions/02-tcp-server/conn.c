@@ -171,6 +171,36 @@ static void send_error(int fd, struct exchange *x, int head_only)
 }
 
 /*
+ * After an early answer (an error found in the head) the client may still be
+ * sending. Closing with unread bytes makes the kernel send a reset, which
+ * can destroy the answer before the client reads it. So stop sending, then
+ * read and drop what comes until the client closes: at most a second and
+ * a megabyte.
+ */
+static void linger(int fd)
+{
+    if (shutdown(fd, SHUT_WR) == -1)
+        return;
+    char sink[4096];
+    long long deadline = now_ms() + 1000;
+    for (size_t dropped = 0; dropped < (1 << 20);) {
+        long long left = deadline - now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int ready = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (ready == -1 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            return;
+        ssize_t n = read(fd, sink, sizeof sink);
+        if (n == -1 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            return;
+        dropped += (size_t)n;
+    }
+}
+
+/*
  * Read until the head is complete, within the deadline: 200 and *head_len;
  * else the status to answer (408 on timeout, 400 when the client closed
  * mid-request, 414, 431), or 0 when the client left without a byte or the
@@ -258,10 +288,12 @@ void conn_serve(int fd, const struct sockaddr_storage *peer, const struct conn_c
     struct http_request req;
     if (x.status == 200)
         x.status = http_parse_request(buf, head_len, &req);
-    if (x.status == 200)
+    if (x.status == 200) {
         answer(fd, &req, cfg, &x);
-    else
+    } else {
         send_error(fd, &x, 0);
+        linger(fd);
+    }
     log_exchange(&x);
     free(buf);
 }
@@ -287,5 +319,11 @@ void conn_reject(int fd, const struct sockaddr_storage *peer)
     if (len > 0 && (size_t)len < sizeof msg &&
         send(fd, msg, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) == len)
         x.body_bytes = n;
+    /* Drop what the client has sent so far, so that closing does not
+     * reset the connection over the answer (see linger; no waiting here). */
+    char sink[4096];
+    if (shutdown(fd, SHUT_WR) == 0)
+        while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+            ;
     log_exchange(&x);
 }

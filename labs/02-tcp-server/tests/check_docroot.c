@@ -132,7 +132,7 @@ START_TEST(docroot_serves_files_inside)
 }
 END_TEST
 
-// points: 2
+// points: 1
 START_TEST(docroot_directory_serves_index)
 {
     EXPECT_FILE("/", "index.html");
@@ -153,7 +153,7 @@ START_TEST(docroot_missing_is_404)
 }
 END_TEST
 
-// points: 3
+// points: 2
 START_TEST(docroot_refuses_dotdot)
 {
     EXPECT_FILE("/sub/page.html", "sub/page.html"); /* control */

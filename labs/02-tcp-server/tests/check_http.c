@@ -94,7 +94,7 @@ START_TEST(http_scan_finds_end_of_head)
 }
 END_TEST
 
-// points: 2
+// points: 1
 START_TEST(http_scan_limits_line_and_headers)
 {
     size_t len, head_len;
@@ -139,7 +139,7 @@ static int parse(const char *text, struct http_request *req)
                       #text, (expected), got_);                                                   \
     } while (0)
 
-// points: 2
+// points: 1
 START_TEST(http_parse_accepts_get_and_head)
 {
     struct http_request r;
@@ -156,7 +156,7 @@ START_TEST(http_parse_accepts_get_and_head)
 }
 END_TEST
 
-// points: 3
+// points: 2
 START_TEST(http_parse_rejects_malformed)
 {
     EXPECT_STATUS("GET / HTTP/1.0\r\nHost: h\r\n\r\n", 200); /* control */
@@ -182,7 +182,7 @@ START_TEST(http_parse_rejects_malformed)
 }
 END_TEST
 
-// points: 2
+// points: 1
 START_TEST(http_parse_method_and_version_statuses)
 {
     EXPECT_STATUS("GET / HTTP/1.1\r\n\r\n", 200); /* control */
@@ -211,7 +211,7 @@ END_TEST
         ck_assert_msg(n_ == -1, "http_decode_path(\"%s\"): expected -1, got %d", target, n_);     \
     } while (0)
 
-// points: 3
+// points: 2
 START_TEST(http_decode_path_percent_and_query)
 {
     EXPECT_DECODED("/a%20b.html", "/a b.html");
