@@ -66,12 +66,13 @@ int main(int argc, char **argv)
     if (docroot_init(dir, root, sizeof root) == -1)
         die_errno("document root %s", dir);
     cfg.root = root;
-    /* TODO(student): ignore SIGPIPE; catch SIGTERM and SIGINT with sigaction (no
-     * SA_RESTART); create the listening socket (IPv6 dual-stack, SO_REUSEADDR, bind, listen);
-     * print `listening on port N` with the port getsockname gives, and flush; then accept
-     * connections and serve each in a thread of its own, at most max_clients at once
-     * (conn_reject beyond that), until a stop signal; then stop accepting, give the
-     * connections in flight GRACE_SECONDS, free everything and return 0. */
+    /* TODO(student): ignore SIGPIPE; arrange to stop on SIGTERM and SIGINT (a sigaction
+     * handler without SA_RESTART, or the signals blocked and sigwait in one thread); create
+     * the listening socket (IPv6 dual-stack, SO_REUSEADDR, bind, listen); print `listening on
+     * port N` with the port getsockname gives, and flush; then accept connections and serve
+     * each in a thread of its own, at most max_clients at once (conn_reject beyond that),
+     * until a stop signal; then stop accepting, give the connections in flight
+     * GRACE_SECONDS, free everything and return 0. */
     (void)port;
     (void)max_clients;
     (void)cfg;

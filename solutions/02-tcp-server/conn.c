@@ -109,11 +109,12 @@ static void log_exchange(const struct exchange *x)
         (void)!write(STDERR_FILENO, line, (size_t)len < sizeof line ? (size_t)len : sizeof line);
 }
 
-/* Send all of buf; 0, or -1 when the client is gone or stuck (SO_SNDTIMEO). */
-static int send_all(int fd, const char *buf, size_t len)
+/* Send all of buf; 0, or -1 when the client is gone or stuck (SO_SNDTIMEO).
+ * more: a body follows at once, so let the kernel put both in one segment. */
+static int send_all(int fd, const char *buf, size_t len, int more)
 {
     while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1)
@@ -141,7 +142,7 @@ static long long send_file(int sock, int file, long long size)
     return offset;
 }
 
-static int send_head(int fd, int status, const char *type, long long length)
+static int send_head(int fd, int status, const char *type, long long length, int body_follows)
 {
     char date[HTTP_DATE_LEN], head[512];
     if (http_date(time(NULL), date, sizeof date) == -1)
@@ -152,7 +153,7 @@ static int send_head(int fd, int status, const char *type, long long length)
                      status, http_reason(status), date, type, length);
     if (n < 0 || (size_t)n >= sizeof head)
         return -1;
-    return send_all(fd, head, (size_t)n);
+    return send_all(fd, head, (size_t)n, body_follows);
 }
 
 /* An error response: the head, then (unless HEAD) a small HTML page. */
@@ -165,8 +166,8 @@ static void send_error(int fd, struct exchange *x, int head_only)
                      x->status, http_reason(x->status), x->status, http_reason(x->status));
     if (n < 0 || (size_t)n >= sizeof body)
         n = 0;
-    if (send_head(fd, x->status, "text/html", n) == 0 && !head_only &&
-        send_all(fd, body, (size_t)n) == 0)
+    if (send_head(fd, x->status, "text/html", n, !head_only) == 0 && !head_only &&
+        send_all(fd, body, (size_t)n, 0) == 0)
         x->body_bytes = n;
 }
 
@@ -217,18 +218,18 @@ static int read_head(int fd, char *buf, size_t cap, long long deadline, size_t *
             return status;
         if (*have == cap)
             return 431; /* cannot happen with cap = HTTP_HEAD_MAX: scan says so first */
-        long long left = deadline - now_ms();
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int ready = left > 0 ? poll(&p, 1, (int)left) : 0;
-        if (ready == -1 && errno == EINTR)
+        /* Usually the request is already there: try without waiting first. */
+        ssize_t n = recv(fd, buf + *have, cap - *have, MSG_DONTWAIT);
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            long long left = deadline - now_ms();
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            int ready = left > 0 ? poll(&p, 1, (int)left) : 0;
+            if (ready == 0)
+                return 408;
+            if (ready == -1 && errno != EINTR)
+                return 0;
             continue;
-        if (ready == 0)
-            return 408;
-        if (ready == -1)
-            return 0;
-        ssize_t n = read(fd, buf + *have, cap - *have);
-        if (n == -1 && (errno == EINTR || errno == EAGAIN))
-            continue;
+        }
         if (n == -1)
             return 0;
         if (n == 0)
@@ -255,7 +256,8 @@ static void answer(int fd, const struct http_request *req, const struct conn_con
     }
     if (x->status != 200) {
         send_error(fd, x, head_only);
-    } else if (send_head(fd, 200, http_content_type(file), (long long)st.st_size) == 0 &&
+    } else if (send_head(fd, 200, http_content_type(file), (long long)st.st_size,
+                         !head_only && st.st_size > 0) == 0 &&
                !head_only) {
         long long sent = send_file(fd, in, (long long)st.st_size);
         x->body_bytes = sent < 0 ? 0 : sent;
@@ -268,10 +270,6 @@ void conn_serve(int fd, const struct sockaddr_storage *peer, const struct conn_c
 {
     struct exchange x = {.status = 0};
     conn_format_peer(peer, x.peer, sizeof x.peer);
-    /* A client that stops reading must not hold this thread forever. */
-    struct timeval tv = {.tv_sec = cfg->idle_seconds};
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* best effort */
-
     char *buf = malloc(HTTP_HEAD_MAX);
     size_t have = 0, head_len = 0;
     if (buf == NULL)

@@ -15,14 +15,16 @@
 
 struct conn_config {
     const char *root;  /* canonical document root, from docroot_init */
-    int idle_seconds;  /* longest wait for a whole request head, and for a send */
+    int idle_seconds;  /* longest wait for a whole request head */
 };
 
 /*
  * Serve the one request of a connection on fd (blocking), from peer: read
  * its head within idle_seconds, answer it (the file, or an error page), and
  * write one access-log line to stderr. Never closes fd; never raises
- * SIGPIPE (sends use MSG_NOSIGNAL).
+ * SIGPIPE (sends use MSG_NOSIGNAL). A send waits as long as fd's
+ * SO_SNDTIMEO allows (httpd sets it on the listening socket, and accepted
+ * sockets inherit it), so a client that stops reading is eventually cut.
  */
 void conn_serve(int fd, const struct sockaddr_storage *peer, const struct conn_config *cfg);
 

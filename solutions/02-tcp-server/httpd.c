@@ -5,23 +5,30 @@
  *
  * Listens on every address (IPv6 and IPv4) on PORT (default 8080; 0: the
  * kernel's choice), prints `listening on port N`, and serves the files under
- * DOCROOT (default .), one request per connection, each connection in a
- * thread of its own. At most MAX_CLIENTS (default 128) connections are
- * served at once; the next ones get 503. SIGTERM or SIGINT: stop accepting,
+ * DOCROOT (default .), one request per connection, each connection by a
+ * worker thread of its own. At most MAX_CLIENTS (default 128) connections
+ * are served at once; the next ones get 503. SIGTERM or SIGINT: stop accepting,
  * give the connections in flight up to 5 s to finish, exit 0.
  *
  * Wire format: HTTP/1.0 and 1.1 requests, HTTP/1.0 answers (see conn.c).
  *
- * Signals: SIGTERM and SIGINT are blocked in every thread and let through
- * only while the main thread waits in ppoll(2), which unblocks them and
- * waits in one atomic step. So the stop flag is always checked before the
- * next wait: no signal is lost between the check and the wait, and no
- * worker's read or sendfile is ever interrupted.
+ * Threads: every worker loops on accept(2) and serves what it accepted;
+ * the kernel hands each new connection to one of the workers waiting in
+ * accept. There is always one worker waiting: the one that takes the last
+ * idle place starts another, up to MAX_CLIENTS + 1 workers. A worker that
+ * accepts while MAX_CLIENTS connections are being served answers 503 and
+ * goes back to accept. Workers are never joined until the end: no thread is
+ * created per connection, and no connection is handed from thread to thread.
+ *
+ * Signals: SIGTERM and SIGINT are blocked in every thread; the main thread
+ * waits for them with sigwait(3), so no handler runs and no worker's call
+ * is ever interrupted. On one, shutdown(2) of the listening socket wakes
+ * every worker blocked in accept (Linux answers them EINVAL).
  *
  * See also conn.c (one connection), http.c, docroot.c; the handout
  * (labs/02-tcp-server/README.md) has the specification.
  */
-#define _GNU_SOURCE /* ppoll, accept4 */
+#define _GNU_SOURCE /* accept4 */
 #include "conn.h"
 #include "die.h"
 #include "docroot.h"
@@ -33,6 +40,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,93 +50,117 @@
 
 #define USAGE "usage: httpd [-p PORT] [-r DOCROOT] [-t IDLE_SECONDS] [-c MAX_CLIENTS]"
 #define GRACE_SECONDS 5       /* for connections in flight at shutdown */
-#define THREAD_STACK (256 * 1024) /* a connection needs little: its buffer is on the heap */
+#define THREAD_STACK (256 * 1024) /* a worker needs little: its buffer is on the heap */
 
-/* One connection being served, and the thread serving it. */
-struct slot {
-    bool busy;  /* a thread was started and not yet joined */
-    bool done;  /* the thread has finished: join it */
-    int fd;     /* the connection; -1 once the thread has closed it */
+/* A worker thread, and the connection it is serving. */
+struct worker {
     pthread_t thread;
-    struct sockaddr_storage peer;
+    pthread_mutex_t lock; /* guards fd: see drain() */
+    int fd;               /* -1 while it waits in accept */
 };
 
 static struct {
     struct conn_config conn;
-    struct slot *slots;
+    int listen_fd;
     int max_clients;
-    pthread_mutex_t lock; /* guards every slot's busy, done and fd */
-    pthread_cond_t finished;
+    struct worker *workers; /* max_clients + 1; the first `started` have a thread */
+    int started;
+    atomic_int waiting; /* workers in (or on their way to) accept */
+    atomic_int serving; /* connections being served */
+    atomic_bool stopping;
+    pthread_mutex_t lock; /* guards started and running */
+    int running;          /* workers that have not finished */
+    pthread_cond_t exited;
 } server = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static volatile sig_atomic_t stop_requested;
+static void *work(void *arg);
 
-static void on_stop(int sig)
+/* Start one more worker, if the limit allows; it begins in accept. */
+static void start_worker(const pthread_attr_t *attr)
 {
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void *serve_slot(void *arg)
-{
-    struct slot *s = arg;
-    conn_serve(s->fd, &s->peer, &server.conn);
     pthread_mutex_lock(&server.lock);
-    /* Closed here, so the client sees the end at once; under the lock, so
-     * the shutdown path never touches a number reused by another socket. */
-    close(s->fd);
-    s->fd = -1;
-    s->done = true;
-    pthread_cond_signal(&server.finished);
-    pthread_mutex_unlock(&server.lock);
-    return NULL;
-}
-
-/* Join the threads that have finished; their slots become free. */
-static void reap(void)
-{
-    for (int i = 0; i < server.max_clients; i++) {
-        struct slot *s = &server.slots[i];
-        pthread_mutex_lock(&server.lock);
-        bool finished = s->busy && s->done;
-        pthread_mutex_unlock(&server.lock);
-        if (finished) {
-            pthread_join(s->thread, NULL);
-            s->busy = s->done = false;
+    if (server.started <= server.max_clients && !atomic_load(&server.stopping)) {
+        struct worker *w = &server.workers[server.started];
+        w->fd = -1;
+        atomic_fetch_add(&server.waiting, 1);
+        int rc = pthread_mutex_init(&w->lock, NULL);
+        rc = rc != 0 ? rc : pthread_create(&w->thread, attr, work, w);
+        if (rc == 0) {
+            server.started++;
+            server.running++;
+        } else {
+            atomic_fetch_sub(&server.waiting, 1);
+            errno = rc;
+            warn_errno("pthread_create");
         }
     }
+    pthread_mutex_unlock(&server.lock);
 }
 
-static struct slot *free_slot(void)
+/* Serve one accepted connection, or answer 503 when all places are taken. */
+static void serve(struct worker *w, int fd, const struct sockaddr_storage *peer)
 {
-    for (int i = 0; i < server.max_clients; i++)
-        if (!server.slots[i].busy)
-            return &server.slots[i];
-    return NULL;
-}
-
-/* Hand a new connection to a thread, or answer 503 when there is none. */
-static void dispatch(int fd, const struct sockaddr_storage *peer, const pthread_attr_t *attr)
-{
-    struct slot *s = free_slot();
-    if (s != NULL) {
-        *s = (struct slot){.busy = true, .fd = fd, .peer = *peer};
-        int rc = pthread_create(&s->thread, attr, serve_slot, s);
-        if (rc == 0)
-            return;
-        s->busy = false;
-        errno = rc;
-        warn_errno("pthread_create");
+    if (atomic_fetch_add(&server.serving, 1) >= server.max_clients) {
+        atomic_fetch_sub(&server.serving, 1);
+        conn_reject(fd, peer);
+        close(fd);
+        return;
     }
-    conn_reject(fd, peer);
+    pthread_mutex_lock(&w->lock);
+    w->fd = fd;
+    pthread_mutex_unlock(&w->lock);
+    conn_serve(fd, peer, &server.conn);
+    /* The place is free before the client sees the close: a client that
+     * comes back at once finds it free. */
+    atomic_fetch_sub(&server.serving, 1);
+    pthread_mutex_lock(&w->lock); /* drain() never shuts down a reused number */
     close(fd);
+    w->fd = -1;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, THREAD_STACK) != 0)
+        die("cannot set up thread attributes");
+    while (!atomic_load(&server.stopping)) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        int fd = accept4(server.listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+        if (fd == -1) {
+            if (errno == EMFILE || errno == ENFILE) {
+                warn_errno("accept");
+                /* The connection stays queued: wait a little for a worker to
+                 * close one rather than fail again at once. */
+                struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
+                nanosleep(&pause, NULL);
+            } else if (errno != ECONNABORTED && errno != EINTR && errno != EAGAIN &&
+                       !atomic_load(&server.stopping)) {
+                warn_errno("accept");
+            }
+            continue;
+        }
+        /* Taking the last waiting place: start the next worker to wait. */
+        if (atomic_fetch_sub(&server.waiting, 1) == 1)
+            start_worker(&attr);
+        serve(w, fd, &peer);
+        atomic_fetch_add(&server.waiting, 1);
+    }
+    pthread_attr_destroy(&attr);
+    pthread_mutex_lock(&server.lock);
+    server.running--;
+    pthread_cond_signal(&server.exited);
+    pthread_mutex_unlock(&server.lock);
+    return NULL;
 }
 
 /* The listening socket: IPv6 and IPv4 on one socket where possible. */
 static int listen_on(int port)
 {
     int on = 1, off = 0;
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd != -1) {
         struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
                                   .sin6_addr = in6addr_any};
@@ -138,7 +170,7 @@ static int listen_on(int port)
         if (bind(fd, (struct sockaddr *)&a6, sizeof a6) == -1)
             die_errno("bind to port %d", port);
     } else if (errno == EAFNOSUPPORT) { /* a kernel without IPv6 */
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                                  .sin_addr.s_addr = htonl(INADDR_ANY)};
         if (fd == -1)
@@ -155,6 +187,15 @@ static int listen_on(int port)
     return fd;
 }
 
+/* Every accepted socket inherits this: a client that stops reading cannot
+ * hold a worker forever (its send fails with EAGAIN after the timeout). */
+static void limit_sends(int lfd, int seconds)
+{
+    struct timeval tv = {.tv_sec = seconds};
+    if (setsockopt(lfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+        die_errno("setsockopt SO_SNDTIMEO");
+}
+
 static int bound_port(int fd)
 {
     struct sockaddr_storage a;
@@ -165,63 +206,34 @@ static int bound_port(int fd)
                                          : ((struct sockaddr_in *)&a)->sin_port);
 }
 
-/* Wait for connections and dispatch them until a stop signal arrives. */
-static void accept_loop(int lfd, const sigset_t *waiting_mask)
-{
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, THREAD_STACK) != 0)
-        die("cannot set up thread attributes");
-    while (!stop_requested) {
-        struct pollfd p = {.fd = lfd, .events = POLLIN};
-        int n = ppoll(&p, 1, NULL, waiting_mask); /* the stop signals get in only here */
-        if (n == -1 && errno != EINTR)
-            die_errno("ppoll");
-        reap();
-        if (n <= 0)
-            continue;
-        struct sockaddr_storage peer;
-        socklen_t len = sizeof peer;
-        int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
-        if (fd == -1) {
-            /* Gone before we got to it, or out of descriptors for now. */
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED &&
-                errno != EINTR)
-                warn_errno("accept");
-            if (errno == EMFILE || errno == ENFILE) {
-                /* The connection stays queued and poll would say so at once:
-                 * wait a little for a thread to finish instead of spinning. */
-                struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
-                (void)ppoll(NULL, 0, &pause, waiting_mask);
-            }
-            continue;
-        }
-        dispatch(fd, &peer, &attr);
-    }
-    pthread_attr_destroy(&attr);
-}
-
-/* Give busy connections GRACE_SECONDS, then cut them off, then join all. */
+/* Stop accepting; let the workers finish what they serve, for
+ * GRACE_SECONDS at most; then cut what is still open; join them all. */
 static void drain(void)
 {
+    atomic_store(&server.stopping, true);
+    /* Wakes every worker blocked in accept, which then fails with EINVAL. */
+    if (shutdown(server.listen_fd, SHUT_RDWR) == -1)
+        warn_errno("shutdown of the listening socket");
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += GRACE_SECONDS;
     pthread_mutex_lock(&server.lock);
-    for (;;) {
-        bool busy = false;
-        for (int i = 0; i < server.max_clients; i++)
-            busy |= server.slots[i].busy && !server.slots[i].done;
-        if (!busy || pthread_cond_timedwait(&server.finished, &server.lock, &deadline) == ETIMEDOUT)
-            break;
-    }
-    /* Still busy: make their next read or send fail, so they end now. */
-    for (int i = 0; i < server.max_clients; i++)
-        if (server.slots[i].busy && server.slots[i].fd != -1)
-            shutdown(server.slots[i].fd, SHUT_RDWR);
+    while (server.running > 0 &&
+           pthread_cond_timedwait(&server.exited, &server.lock, &deadline) != ETIMEDOUT)
+        ;
+    int started = server.started; /* no worker starts once stopping is set */
     pthread_mutex_unlock(&server.lock);
-    for (int i = 0; i < server.max_clients; i++)
-        if (server.slots[i].busy)
-            pthread_join(server.slots[i].thread, NULL);
+    for (int i = 0; i < started; i++) {
+        struct worker *w = &server.workers[i];
+        pthread_mutex_lock(&w->lock);
+        if (w->fd != -1)
+            shutdown(w->fd, SHUT_RDWR); /* its next read or send fails: it ends now */
+        pthread_mutex_unlock(&w->lock);
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(server.workers[i].thread, NULL);
+        pthread_mutex_destroy(&server.workers[i].lock);
+    }
 }
 
 static int number(const char *arg, int min, int max, const char *what)
@@ -234,27 +246,24 @@ static int number(const char *arg, int min, int max, const char *what)
     return (int)v;
 }
 
-static void install_signals(sigset_t *waiting_mask)
+/* SIGPIPE ignored; SIGTERM and SIGINT blocked here and so in every thread
+ * created later, for sigwait. Returns the set of the two. */
+static sigset_t setup_signals(void)
 {
     struct sigaction sa = {.sa_handler = SIG_IGN};
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGPIPE, &sa, NULL) == -1) /* a client gone mid-send is EPIPE, not death */
         die_errno("sigaction");
-    sa.sa_handler = on_stop; /* no SA_RESTART: ppoll must return */
-    if (sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1)
-        die_errno("sigaction");
     sigset_t stops;
     sigemptyset(&stops);
     sigaddset(&stops, SIGTERM);
     sigaddset(&stops, SIGINT);
-    /* Blocked from now on, and so in every thread created later. */
-    int rc = pthread_sigmask(SIG_BLOCK, &stops, waiting_mask);
+    int rc = pthread_sigmask(SIG_BLOCK, &stops, NULL);
     if (rc != 0) {
         errno = rc;
         die_errno("pthread_sigmask");
     }
-    sigdelset(waiting_mask, SIGTERM);
-    sigdelset(waiting_mask, SIGINT);
+    return stops;
 }
 
 int main(int argc, char **argv)
@@ -280,26 +289,33 @@ int main(int argc, char **argv)
     if (docroot_init(dir, root, sizeof root) == -1)
         die_errno("document root %s", dir);
     server.conn.root = root;
-    server.slots = calloc((size_t)server.max_clients, sizeof *server.slots);
-    if (server.slots == NULL)
+    server.workers = calloc((size_t)server.max_clients + 1, sizeof *server.workers);
+    if (server.workers == NULL)
         die_errno("calloc");
-    pthread_condattr_t ca;
+    pthread_condattr_t ca; /* drain's deadline is on the monotonic clock */
     if (pthread_condattr_init(&ca) != 0 || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-        pthread_cond_init(&server.finished, &ca) != 0)
+        pthread_cond_init(&server.exited, &ca) != 0)
         die("cannot set up a condition variable");
     pthread_condattr_destroy(&ca);
 
-    sigset_t waiting_mask;
-    install_signals(&waiting_mask);
-    int lfd = listen_on(port);
-    printf("listening on port %d\n", bound_port(lfd));
+    sigset_t stops = setup_signals();
+    server.listen_fd = listen_on(port);
+    limit_sends(server.listen_fd, server.conn.idle_seconds);
+    printf("listening on port %d\n", bound_port(server.listen_fd));
     if (fflush(stdout) == EOF)
         die_errno("stdout");
 
-    accept_loop(lfd, &waiting_mask);
-    close(lfd); /* new clients are refused from here on */
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, THREAD_STACK) != 0)
+        die("cannot set up thread attributes");
+    start_worker(&attr);
+    pthread_attr_destroy(&attr);
+    int sig;
+    while (sigwait(&stops, &sig) != 0) /* until SIGTERM or SIGINT */
+        ;
     drain();
-    pthread_cond_destroy(&server.finished);
-    free(server.slots);
+    close(server.listen_fd);
+    pthread_cond_destroy(&server.exited);
+    free(server.workers);
     return 0;
 }
