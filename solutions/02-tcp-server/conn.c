@@ -125,7 +125,8 @@ static int send_all(int fd, const char *buf, size_t len, int more)
     return 0;
 }
 
-/* The file's bytes straight from the page cache; the count sent, -1 on error. */
+/* The file's bytes straight from the page cache, until all are sent, the
+ * client is gone or stuck, or the file ends early; the count sent. */
 static long long send_file(int sock, int file, long long size)
 {
     off_t offset = 0;
@@ -134,10 +135,8 @@ static long long send_file(int sock, int file, long long size)
         ssize_t n = sendfile(sock, file, &offset, chunk);
         if (n == -1 && errno == EINTR)
             continue;
-        if (n == -1)
-            return -1;
-        if (n == 0)
-            break; /* the file shrank under us: Content-Length is now a lie; stop */
+        if (n <= 0)
+            break; /* an error, or the file shrank under us (Content-Length is a lie now) */
     }
     return offset;
 }
@@ -259,8 +258,7 @@ static void answer(int fd, const struct http_request *req, const struct conn_con
     } else if (send_head(fd, 200, http_content_type(file), (long long)st.st_size,
                          !head_only && st.st_size > 0) == 0 &&
                !head_only) {
-        long long sent = send_file(fd, in, (long long)st.st_size);
-        x->body_bytes = sent < 0 ? 0 : sent;
+        x->body_bytes = send_file(fd, in, (long long)st.st_size);
     }
     if (in != -1)
         close(in);

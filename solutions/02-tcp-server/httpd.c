@@ -34,17 +34,14 @@
 #include "docroot.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -310,6 +307,8 @@ int main(int argc, char **argv)
         die("cannot set up thread attributes");
     start_worker(&attr);
     pthread_attr_destroy(&attr);
+    if (server.started == 0)
+        die("cannot start a worker thread");
     int sig;
     while (sigwait(&stops, &sig) != 0) /* until SIGTERM or SIGINT */
         ;
