@@ -155,16 +155,21 @@ static int send_head(int fd, int status, const char *type, long long length, int
     return send_all(fd, head, (size_t)n, body_follows);
 }
 
+/* The small HTML page that comes with an error; its length (0 if it does not fit). */
+static int error_page(int status, char *body, size_t len)
+{
+    int n = snprintf(body, len,
+                     "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
+                     "<body><h1>%d %s</h1></body></html>\n",
+                     status, http_reason(status), status, http_reason(status));
+    return n < 0 || (size_t)n >= len ? 0 : n;
+}
+
 /* An error response: the head, then (unless HEAD) a small HTML page. */
 static void send_error(int fd, struct exchange *x, int head_only)
 {
     char body[256];
-    int n = snprintf(body, sizeof body,
-                     "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
-                     "<body><h1>%d %s</h1></body></html>\n",
-                     x->status, http_reason(x->status), x->status, http_reason(x->status));
-    if (n < 0 || (size_t)n >= sizeof body)
-        n = 0;
+    int n = error_page(x->status, body, sizeof body);
     if (send_head(fd, x->status, "text/html", n, !head_only) == 0 && !head_only &&
         send_all(fd, body, (size_t)n, 0) == 0)
         x->body_bytes = n;
@@ -300,10 +305,7 @@ void conn_reject(int fd, const struct sockaddr_storage *peer)
     conn_format_peer(peer, x.peer, sizeof x.peer);
     /* Small enough for an empty send buffer: MSG_DONTWAIT never waits. */
     char body[256];
-    int n = snprintf(body, sizeof body,
-                     "<!DOCTYPE html>\n<html><head><title>503 %s</title></head>\n"
-                     "<body><h1>503 %s</h1></body></html>\n",
-                     http_reason(503), http_reason(503));
+    int n = error_page(503, body, sizeof body);
     char date[HTTP_DATE_LEN], msg[768];
     if (http_date(time(NULL), date, sizeof date) == -1)
         date[0] = '\0';
