@@ -94,15 +94,18 @@ static void start_worker(const pthread_attr_t *attr)
     pthread_mutex_unlock(&server.lock);
 }
 
-/* Serve one accepted connection, or answer 503 when all places are taken. */
+/* Take a place for a new connection; false when all are taken. */
+static bool admit(void)
+{
+    if (atomic_fetch_add(&server.serving, 1) < server.max_clients)
+        return true;
+    atomic_fetch_sub(&server.serving, 1);
+    return false;
+}
+
+/* Serve one admitted connection; its place is given back. */
 static void serve(struct worker *w, int fd, const struct sockaddr_storage *peer)
 {
-    if (atomic_fetch_add(&server.serving, 1) >= server.max_clients) {
-        atomic_fetch_sub(&server.serving, 1);
-        conn_reject(fd, peer);
-        close(fd);
-        return;
-    }
     pthread_mutex_lock(&w->lock);
     w->fd = fd;
     pthread_mutex_unlock(&w->lock);
@@ -137,6 +140,13 @@ static void *work(void *arg)
                        !atomic_load(&server.stopping)) {
                 warn_errno("accept");
             }
+            continue;
+        }
+        /* Admitted before the next worker starts, so that connections are
+         * counted in the order they were accepted. */
+        if (!admit()) {
+            conn_reject(fd, &peer);
+            close(fd);
             continue;
         }
         /* Taking the last waiting place: start the next worker to wait. */
