@@ -9,12 +9,11 @@ say which byte of which line was wrong.
 from __future__ import annotations
 
 import socket
-import time
 from dataclasses import dataclass, field
 
 from . import timing
 from .expect import Mismatch
-from .peers import excerpt
+from .peers import excerpt, recv_until_close, send_in_pieces
 from .procs import Journal
 
 
@@ -66,30 +65,9 @@ def connect(port: int, host: str = "127.0.0.1", timeout: float = 10) -> socket.s
 
 
 def read_to_eof(sock: socket.socket, timeout: float = 10, limit: int = 1 << 30) -> bytes:
-    """Everything until the server closes; TimeoutError if it never does."""
-    deadline = time.monotonic() + timing.scaled(timeout)
-    data = bytearray()
-    while True:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = sock.recv(1 << 20)
-        except ConnectionResetError:
-            return bytes(data)  # a reset after the answer: what came is what counts
-        if not chunk:
-            return bytes(data)
-        data += chunk
-        if len(data) > limit:
-            raise ValueError(f"more than {limit} bytes")
-
-
-def send(sock: socket.socket, data: bytes, chunk: int | None = None) -> None:
-    """Send data at once, or `chunk` bytes per segment (TCP_NODELAY)."""
-    if chunk is None:
-        sock.sendall(data)
-        return
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    for i in range(0, len(data), chunk):
-        sock.sendall(data[i:i + chunk])
+    """Everything until the server closes; TimeoutError if it never does.
+    A reset after the answer ends it too: what came is what counts."""
+    return recv_until_close(sock, timing.scaled(timeout), limit, reset_ends=True)
 
 
 def http_request(port: int, request: bytes, journal: Journal, host: str = "127.0.0.1",
@@ -99,7 +77,7 @@ def http_request(port: int, request: bytes, journal: Journal, host: str = "127.0
     journal.step(f"client sends {excerpt(request)}" + (f" in pieces of {chunk}" if chunk else "")
                  + f" to {host} port {port}")
     with connect(port, host, timeout) as sock:
-        send(sock, request, chunk)
+        send_in_pieces(sock, request, chunk)
         try:
             raw = read_to_eof(sock, timeout)
         except TimeoutError:

@@ -24,6 +24,39 @@ def excerpt(data: bytes, limit: int = 48) -> str:
     return f"{len(data)} bytes {shown}" if data else "nothing"
 
 
+def send_in_pieces(sock: socket.socket, data: bytes, chunk: int | None = None) -> None:
+    """Send all of data at once, or `chunk` bytes per segment, each pushed
+    out on its own (TCP_NODELAY), to exercise the other side's reads."""
+    if chunk is None:
+        sock.sendall(data)
+        return
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(0, len(data), chunk):
+        sock.sendall(data[i:i + chunk])
+
+
+def recv_until_close(sock: socket.socket, seconds: float, limit: int = 1 << 30,
+                     data: bytes = b"", reset_ends: bool = False) -> bytes:
+    """data, then everything until the other side closes, within `seconds`
+    (already scaled): TimeoutError if the close never comes, ValueError past
+    `limit` bytes. With reset_ends, a reset ends the stream like a close."""
+    received = bytearray(data)
+    deadline = time.monotonic() + seconds
+    while True:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(1 << 20)
+        except ConnectionResetError:
+            if not reset_ends:
+                raise
+            chunk = b""
+        if not chunk:
+            return bytes(received)
+        received += chunk
+        if len(received) > limit:
+            raise ValueError(f"more than {limit} bytes")
+
+
 class PeerConnection:
     """One accepted connection, with deadline-bound helpers. What it sends
     and receives goes into the test's journal, as a transcript."""
@@ -58,30 +91,17 @@ class PeerConnection:
 
     def recv_to_eof(self, limit: int = 1 << 30) -> bytes:
         """Read until the client's FIN; raise TimeoutError if it never comes."""
-        data = bytearray(self.received)
+        data = recv_until_close(self.sock, self.timeout, limit, bytes(self.received))
         self.received.clear()
-        deadline = time.monotonic() + self.timeout
-        while True:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                self.journal.step(f"{self.name} received {excerpt(data)}, then the client's FIN")
-                return bytes(data)
-            data += chunk
-            if len(data) > limit:
-                raise ValueError(f"more than {limit} bytes")
+        self.journal.step(f"{self.name} received {excerpt(data)}, then the client's FIN")
+        return data
 
     def send(self, data: bytes, chunk: int | None = None) -> None:
         """Send all of data, optionally in chunks of `chunk` bytes each
         pushed out on its own (TCP_NODELAY), to exercise partial reads."""
         self.journal.step(f"{self.name} sends {excerpt(data)}"
                           + (f" in pieces of {chunk}" if chunk else ""))
-        if chunk is None:
-            self.sock.sendall(data)
-            return
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for i in range(0, len(data), chunk):
-            self.sock.sendall(data[i:i + chunk])
+        send_in_pieces(self.sock, data, chunk)
 
     def close(self) -> None:
         try:

@@ -14,7 +14,8 @@ import pytest
 from netgrader import timing
 from netgrader.expect import Mismatch, expect_bytes, expect_exit, expect_stderr_line, \
     expect_valgrind_clean
-from netgrader.httpclient import connect, get, http_request, parse_response, read_to_eof, send
+from netgrader.httpclient import connect, get, http_request, parse_response, read_to_eof
+from netgrader.peers import send_in_pieces
 
 SECRET = b"TOP SECRET: never to be served\n"
 TYPES = {"index.html": "text/html", "a.txt": "text/plain", "style.css": "text/css",
@@ -278,7 +279,7 @@ def concurrent_gets(port, path, count, journal):
     def one(i):
         try:
             with socks[i]:
-                send(socks[i], get(path))
+                send_in_pieces(socks[i], get(path))
                 answers[i] = parse_response(read_to_eof(socks[i], 30))
         except Exception as exc:  # reported below, with the connection's number
             errors.append((i, exc))
