@@ -141,18 +141,24 @@ static long long send_file(int sock, int file, long long size)
     return offset;
 }
 
-static int send_head(int fd, int status, const char *type, long long length, int body_follows)
+/* The head of an answer in buf; its length, or -1 if it does not fit. */
+static int format_head(char *buf, size_t len, int status, const char *type, long long length)
 {
-    char date[HTTP_DATE_LEN], head[512];
+    char date[HTTP_DATE_LEN];
     if (http_date(time(NULL), date, sizeof date) == -1)
         date[0] = '\0';
-    int n = snprintf(head, sizeof head,
+    int n = snprintf(buf, len,
                      "HTTP/1.0 %d %s\r\nDate: %s\r\nServer: netlab-httpd/1.0\r\n"
                      "Content-Type: %s\r\nContent-Length: %lld\r\nConnection: close\r\n\r\n",
                      status, http_reason(status), date, type, length);
-    if (n < 0 || (size_t)n >= sizeof head)
-        return -1;
-    return send_all(fd, head, (size_t)n, body_follows);
+    return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+static int send_head(int fd, int status, const char *type, long long length, int body_follows)
+{
+    char head[512];
+    int n = format_head(head, sizeof head, status, type, length);
+    return n < 0 ? -1 : send_all(fd, head, (size_t)n, body_follows);
 }
 
 /* The small HTML page that comes with an error; its length (0 if it does not fit). */
@@ -221,7 +227,7 @@ static int read_head(int fd, char *buf, size_t cap, long long deadline, size_t *
         if (status != 0)
             return status;
         if (*have == cap)
-            return 431; /* cannot happen with cap = HTTP_HEAD_MAX: scan says so first */
+            return 431; /* header lines of exactly the limit and still no end */
         /* Usually the request is already there: try without waiting first. */
         ssize_t n = recv(fd, buf + *have, cap - *have, MSG_DONTWAIT);
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
@@ -304,19 +310,15 @@ void conn_reject(int fd, const struct sockaddr_storage *peer)
     struct exchange x = {.status = 503};
     conn_format_peer(peer, x.peer, sizeof x.peer);
     /* Small enough for an empty send buffer: MSG_DONTWAIT never waits. */
-    char body[256];
+    /* Head and page in one send, so that it is all or nothing. */
+    char body[256], msg[768];
     int n = error_page(503, body, sizeof body);
-    char date[HTTP_DATE_LEN], msg[768];
-    if (http_date(time(NULL), date, sizeof date) == -1)
-        date[0] = '\0';
-    int len = snprintf(msg, sizeof msg,
-                       "HTTP/1.0 503 %s\r\nDate: %s\r\nServer: netlab-httpd/1.0\r\n"
-                       "Content-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n"
-                       "\r\n%s",
-                       http_reason(503), date, n, body);
-    if (len > 0 && (size_t)len < sizeof msg &&
-        send(fd, msg, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) == len)
-        x.body_bytes = n;
+    int len = format_head(msg, sizeof msg, 503, "text/html", n);
+    if (len >= 0 && (size_t)(len + n) < sizeof msg) {
+        memcpy(msg + len, body, (size_t)n);
+        if (send(fd, msg, (size_t)(len + n), MSG_NOSIGNAL | MSG_DONTWAIT) == len + n)
+            x.body_bytes = n;
+    }
     /* Drop what the client has sent so far, so that closing does not
      * reset the connection over the answer (see linger; no waiting here). */
     char sink[4096];

@@ -65,15 +65,16 @@ static struct {
     atomic_int waiting; /* workers in (or on their way to) accept */
     atomic_int serving; /* connections being served */
     atomic_bool stopping;
-    pthread_mutex_t lock; /* guards started and running */
-    int running;          /* workers that have not finished */
+    pthread_attr_t thread_attr; /* every worker's: a small stack */
+    pthread_mutex_t lock;       /* guards started and running */
+    int running;                /* workers that have not finished */
     pthread_cond_t exited;
 } server = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void *work(void *arg);
 
 /* Start one more worker, if the limit allows; it begins in accept. */
-static void start_worker(const pthread_attr_t *attr)
+static void start_worker(void)
 {
     pthread_mutex_lock(&server.lock);
     if (server.started <= server.max_clients && !atomic_load(&server.stopping)) {
@@ -81,7 +82,7 @@ static void start_worker(const pthread_attr_t *attr)
         w->fd = -1;
         atomic_fetch_add(&server.waiting, 1);
         int rc = pthread_mutex_init(&w->lock, NULL);
-        rc = rc != 0 ? rc : pthread_create(&w->thread, attr, work, w);
+        rc = rc != 0 ? rc : pthread_create(&w->thread, &server.thread_attr, work, w);
         if (rc == 0) {
             server.started++;
             server.running++;
@@ -122,9 +123,6 @@ static void serve(struct worker *w, int fd, const struct sockaddr_storage *peer)
 static void *work(void *arg)
 {
     struct worker *w = arg;
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, THREAD_STACK) != 0)
-        die("cannot set up thread attributes");
     while (!atomic_load(&server.stopping)) {
         struct sockaddr_storage peer;
         socklen_t len = sizeof peer;
@@ -151,11 +149,10 @@ static void *work(void *arg)
         }
         /* Taking the last waiting place: start the next worker to wait. */
         if (atomic_fetch_sub(&server.waiting, 1) == 1)
-            start_worker(&attr);
+            start_worker();
         serve(w, fd, &peer);
         atomic_fetch_add(&server.waiting, 1);
     }
-    pthread_attr_destroy(&attr);
     pthread_mutex_lock(&server.lock);
     server.running--;
     pthread_cond_signal(&server.exited);
@@ -312,17 +309,17 @@ int main(int argc, char **argv)
     if (fflush(stdout) == EOF)
         die_errno("stdout");
 
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, THREAD_STACK) != 0)
+    if (pthread_attr_init(&server.thread_attr) != 0 ||
+        pthread_attr_setstacksize(&server.thread_attr, THREAD_STACK) != 0)
         die("cannot set up thread attributes");
-    start_worker(&attr);
-    pthread_attr_destroy(&attr);
+    start_worker();
     if (server.started == 0)
         die("cannot start a worker thread");
     int sig;
     while (sigwait(&stops, &sig) != 0) /* until SIGTERM or SIGINT */
         ;
     drain();
+    pthread_attr_destroy(&server.thread_attr);
     close(server.listen_fd);
     pthread_cond_destroy(&server.exited);
     free(server.workers);
