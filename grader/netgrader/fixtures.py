@@ -8,6 +8,8 @@
         peer = scripted_server(handler)
     def test_w(faults, lab):                    # a client under fault injection
         result = faults(kinds="short").run([lab.program("httpget"), url])
+    def test_v(impaired, start_server):         # a lossy UDP path to a server
+        proxy = impaired(server.port, loss=5)   # clients talk to proxy.port
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from . import faults as fault_injection
-from . import names
+from . import impair, names, tftp
 from .checkc import OUT_KEY, lab_of
 from .procs import EnvironmentError_, Journal, Runner
 from .peers import RealServer, ScriptedServer, start_nginx, start_python_http
@@ -132,6 +134,19 @@ def private_names(tmp_path, journal):
     yield from _tracked(create, Runner.close)
 
 
+def fault_seed(request) -> int:
+    """--fault-seed, or a seed derived from the test's lab and name: a rerun
+    of the same test gets the same faults."""
+    seed = request.config.getoption("--fault-seed", None)
+    if seed is not None:
+        return seed
+    try:
+        where = lab_of(request.node.path)
+    except ValueError:  # a test outside the labs (the grader's self-tests)
+        return fault_injection.seed_for(request.node.nodeid)
+    return fault_injection.seed_for(f"{where}::{request.node.name}")
+
+
 @pytest.fixture
 def faults(request, tmp_path, journal):
     """faults(kinds=("short", "eintr", "eagain"), rate=30) -> a Runner whose
@@ -142,9 +157,7 @@ def faults(request, tmp_path, journal):
         raise EnvironmentError_("the fault-injection library did not build: "
                                 + (built.first_errors() if built else "it was never built"))
     library = Path(config.stash[OUT_KEY]) / fault_injection.LIBRARY_NAME
-    seed = config.getoption("--fault-seed")
-    if seed is None:
-        seed = fault_injection.seed_for(f"{lab_of(request.node.path)}::{request.node.name}")
+    seed = fault_seed(request)
     serial = itertools.count()
 
     def create(kinds=("short", "eintr", "eagain"), rate: int = 30):
@@ -154,6 +167,41 @@ def faults(request, tmp_path, journal):
         return fault_injection.FaultRunner(tmp_path / f"run-faults{index}", journal, plan)
 
     yield from _tracked(create, Runner.close)
+
+
+@pytest.fixture
+def impaired(request, journal):
+    """impaired(target_port, host="127.0.0.1", loss=5, drop={"down": [3]}, ...)
+    -> a started impair.Proxy in front of a UDP server on loopback, seeded
+    from this test's name (or --fault-seed), closed at teardown."""
+    seed = fault_seed(request)
+
+    def create(target_port: int, *, host: str = "127.0.0.1", **impairments):
+        impairments.setdefault("seed", seed)
+        return impair.Proxy(target_port, host=host, journal=journal, **impairments)
+
+    yield from _tracked(create, impair.Proxy.close)
+
+
+@pytest.fixture
+def tftp_client(journal):
+    """tftp_client(host="127.0.0.1", name="client") -> a tftp.ScriptedClient."""
+    yield from _tracked(lambda host="127.0.0.1", name="client":
+                        tftp.ScriptedClient(journal, host, name), tftp.ScriptedClient.close)
+
+
+@pytest.fixture
+def tftp_scripted_server(journal):
+    """tftp_scripted_server(handler) -> a tftp.ScriptedServer on loopback that
+    runs handler(request, transfer) for each request it receives."""
+    yield from _tracked(lambda handler, host="127.0.0.1":
+                        tftp.ScriptedServer(handler, journal, host), tftp.ScriptedServer.close)
+
+
+@pytest.fixture
+def atftpd_server(tmp_path, journal):
+    """atftpd_server(root) -> a running atftpd serving root on loopback."""
+    yield from _tracked(lambda root: tftp.start_atftpd(root, tmp_path, journal), RealServer.stop)
 
 
 @pytest.fixture

@@ -149,7 +149,7 @@ class Journal:
 
     steps: list[str] = field(default_factory=list)
     programs: list[tuple[str, "Path"]] = field(default_factory=list)
-    fault_plans: list = field(default_factory=list)  # faults.FaultPlan, shown with a failure
+    fault_plans: list = field(default_factory=list)  # FaultPlans and impair.Proxies: .summary()
 
     def step(self, text: str) -> None:
         self.steps.append(text)
@@ -196,11 +196,14 @@ class Runner:
         self.env = env or {}
         self.wrap = wrap or []  # e.g. a namespace wrapper placed before prlimit
         self._count = 0
+        self._count_lock = threading.Lock()  # tests may run several programs from threads
         self._servers: list[Server] = []
 
     def _files(self, label: str) -> tuple[Path, Path, Path]:
-        self._count += 1
-        stem = self.workdir / f"{self._count:02d}-{Path(label).name}"
+        with self._count_lock:
+            self._count += 1
+            count = self._count
+        stem = self.workdir / f"{count:02d}-{Path(label).name}"
         return (stem.with_suffix(".stdin"), stem.with_suffix(".stdout"),
                 stem.with_suffix(".stderr"))
 
