@@ -72,6 +72,13 @@ def expect_bytes(got: bytes, expected: bytes, what: str, hint: str = "") -> None
                        detail=byte_diff(got, expected))
 
 
+def expect_file(path, expected: bytes, what: str, hint: str = "") -> None:
+    """The file at path exists and holds exactly expected."""
+    if not path.exists():
+        raise Mismatch(what, f"a file of {len(expected)} bytes", "no such file", hint)
+    expect_bytes(path.read_bytes(), expected, what, hint)
+
+
 def expect_exit(result: Result, code: int, what: str | None = None, hint: str = "") -> None:
     """The program ended by itself with this exit status."""
     if result.returncode == code and not result.timed_out:
