@@ -13,7 +13,8 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 # real peer program the tests talk to.
 PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3 python3-pytest python3-pytest-xdist python3-pytest-timeout \
-            python3-markdown iproute2 curl nginx-light wrk strace netcat-openbsd
+            python3-markdown iproute2 curl nginx-light wrk strace netcat-openbsd \
+            atftpd atftp tftp-hpa
 
 RUNS   ?= 20
 
