@@ -69,7 +69,7 @@ def test_tftpd_usage(run, lab, tmp_path, start_server):
     expect_file(tmp_path / "out", files["f1.bin"], "f1.bin fetched by the reference client")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_tftpd_serves_the_reference_client(run, lab, tmp_path, start_server):
     """Every size, through the reference tftpget: 0, 1, 511, 512, 513, 1024, 70,000 bytes."""
     root, files = make_root(tmp_path)

@@ -6,7 +6,8 @@ import socket
 import pytest
 
 from netgrader import tftp
-from netgrader.expect import Mismatch, expect_exit, expect_file, expect_stderr_line
+from netgrader.expect import Mismatch, expect_exit, expect_file, expect_stderr_line, \
+    expect_valgrind_clean
 from netgrader.tftp import IMPAIRMENT, RETRANSMIT_HINT, content, make_root
 
 TIMEOUT_MS = 200
@@ -232,6 +233,27 @@ def test_tftpget_block_numbers_wrap(run, lab, tmp_path, start_server):
     expect_exit(result, 0, "tftpget fetching 65,625 blocks",
                 "Block numbers are 16 bits: after 65535 comes 0.")
     expect_file(out, data, "big.bin (65,625 blocks)")
+
+
+@pytest.mark.points(1)
+@pytest.mark.needs("test_tftpget_from_the_reference_server")
+def test_tftpget_valgrind_clean(run, lab, tmp_path, start_server):
+    """Under Valgrind: a download, a missing file and a silent server, each without a leak
+    or a descriptor left open."""
+    root, files = make_root(tmp_path, sizes=(5000,))
+    server = reference_server(start_server, lab, root)
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        for remote, port, code in (("f5000.bin", server.port, 0), ("missing", server.port, 1),
+                                   ("f5000.bin", silent.getsockname()[1], 1)):
+            out = tmp_path / "out"
+            result = tftpget(run, lab, port, remote, out, timeout_ms=100, valgrind=True)
+            expect_exit(result, code, f"tftpget fetching {remote} under valgrind")
+            expect_valgrind_clean(result, f"valgrind on tftpget fetching {remote}")
+    finally:
+        silent.close()
+    expect_file(tmp_path / "out", files["f5000.bin"], "f5000.bin under valgrind")
 
 
 @pytest.mark.points(1)
