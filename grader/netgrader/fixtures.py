@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from . import faults as fault_injection
+from . import dns as dns_peers
 from . import impair, names, tftp
 from .checkc import OUT_KEY, lab_of
 from .procs import EnvironmentError_, Journal, Runner
@@ -118,17 +119,22 @@ def scripted_server(journal):
 @pytest.fixture
 def private_names(tmp_path, journal):
     """private_names({"name": ["::1", "127.0.0.1"]}) -> a Runner whose programs
-    see only these names (and localhost), in their own mount namespace."""
+    see only these names (and localhost), in their own mount namespace;
+    private_names({}, resolv_conf="nameserver ::1\\n") also chooses the
+    text of their /etc/resolv.conf (default: nameserver 127.0.0.1)."""
     reason = names.available()
     if reason:
         pytest.skip(f"cannot give the program private name files here: {reason}")
     serial = itertools.count()
 
-    def create(hosts: dict[str, list[str]]):
+    def create(hosts: dict[str, list[str]], resolv_conf: str | None = None):
         index = next(serial)
-        wrap = names.write_files(tmp_path / f"names{index}", hosts)
+        wrap = names.write_files(tmp_path / f"names{index}", hosts, resolv_conf)
         journal.step("private /etc/hosts: " + "; ".join(
             f"{name} -> {', '.join(addresses)}" for name, addresses in hosts.items()))
+        if resolv_conf is not None:
+            journal.step("private /etc/resolv.conf: " + "; ".join(
+                line for line in resolv_conf.splitlines() if line.strip()))
         return Runner(tmp_path / f"run-names{index}", journal, wrap=wrap)
 
     yield from _tracked(create, Runner.close)
@@ -221,3 +227,26 @@ def nginx_server(tmp_path, journal):
 FAULTS_KEY = pytest.StashKey[object]()  # the library's build Step, or None
 IMPL_KEY = pytest.StashKey[str]()
 REF_KEY = pytest.StashKey[str]()
+
+
+# --- Lab 04 (DNS): a scripted DNS server and dnsmasq, see netgrader/dns.py ---------------------
+
+
+@pytest.fixture
+def dns_scripted_server(journal):
+    """dns_scripted_server(handler, tcp_handler=None, host="127.0.0.1") -> a
+    dns.ScriptedServer on loopback: handler(query, exchange) answers each UDP
+    query (exchange.reply, exchange.forge, or silence); with tcp_handler the
+    same port takes TCP too, tcp_handler(query, tcp_exchange) answering."""
+    yield from _tracked(lambda handler, tcp_handler=None, host="127.0.0.1":
+                        dns_peers.ScriptedServer(handler, journal, host, tcp_handler),
+                        dns_peers.ScriptedServer.close)
+
+
+@pytest.fixture
+def dnsmasq_server(tmp_path, journal):
+    """dnsmasq_server(ipv6=False) -> dnsmasq (a real DNS server) serving the
+    test zone dns.ZONE on 127.0.0.1 (and ::1 with ipv6), UDP and TCP, on
+    a free port (.port)."""
+    yield from _tracked(lambda ipv6=False: dns_peers.start_dnsmasq(tmp_path, journal, ipv6),
+                        RealServer.stop)

@@ -40,14 +40,22 @@ def available() -> str:
     return ""
 
 
-def write_files(directory: Path, hosts: dict[str, list[str]]) -> list[str]:
-    """Write hosts/nsswitch/resolv files; return the wrapper argv prefix."""
+DEFAULT_RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
+
+
+def write_files(directory: Path, hosts: dict[str, list[str]],
+                resolv_conf: str | None = None) -> list[str]:
+    """Write hosts/nsswitch/resolv files; return the wrapper argv prefix.
+    resolv_conf is the whole text of the private /etc/resolv.conf (a test of
+    a DNS client chooses its nameservers there); by default it names
+    127.0.0.1 only. Keep it on loopback: nothing may leave the machine."""
     directory.mkdir(parents=True, exist_ok=True)
     lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost"]
     for name, addresses in hosts.items():
         lines += [f"{address} {name}" for address in addresses]
     (directory / "hosts").write_text("\n".join(lines) + "\n")
     (directory / "nsswitch.conf").write_text("hosts: files\n")
-    (directory / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    (directory / "resolv.conf").write_text(DEFAULT_RESOLV_CONF if resolv_conf is None
+                                           else resolv_conf)
     return unshare_prefix() + ["sh", "-c", _BIND, "sh", str(directory / "hosts"),
                                str(directory / "nsswitch.conf"), str(directory / "resolv.conf")]
