@@ -14,7 +14,7 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3 python3-pytest python3-pytest-xdist python3-pytest-timeout \
             python3-markdown iproute2 curl nginx-light wrk strace netcat-openbsd \
-            atftpd atftp tftp-hpa
+            atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils
 
 RUNS   ?= 20
 
