@@ -23,60 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "check_fence.h"
 #include "tftp.h"
-
-/*
- * len bytes of writable memory followed by an inaccessible page. Only the
- * latest stays mapped: a packet decoded from it (which points into it)
- * stays usable until the next call.
- */
-static uint8_t *fence(size_t len)
-{
-    static uint8_t *map;
-    static size_t map_len;
-    if (map != NULL)
-        munmap(map, map_len);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    map_len = (len + page - 1) / page * page + page;
-    map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED)
-        map = NULL;
-    ck_assert_msg(map != NULL, "mmap of %zu bytes failed", map_len);
-    ck_assert_int_eq(mprotect(map + map_len - page, page, PROT_NONE), 0);
-    return map + map_len - page - len;
-}
-
-/* A read-only copy of a packet, fenced as above. */
-static const uint8_t *fenced(const void *bytes, size_t len)
-{
-    uint8_t *copy = fence(len);
-    if (len > 0)
-        memcpy(copy, bytes, len);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uint8_t *first_page = (uint8_t *)((uintptr_t)copy / page * page);
-    ck_assert_int_eq(mprotect(first_page, (size_t)(copy + len - first_page), PROT_READ), 0);
-    return copy;
-}
 
 static int decode(const void *bytes, size_t len, struct tftp_packet *p, const char **why)
 {
     return tftp_decode(fenced(bytes, len), len, p, why);
-}
-
-/* "00 01 61 2e ..." for a failure message (the first 48 bytes). */
-static const char *hex(const void *bytes, size_t len, char *out, size_t outlen)
-{
-    const uint8_t *b = bytes;
-    size_t at = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < len && i < 48 && at + 4 < outlen; i++)
-        at += (size_t)snprintf(out + at, outlen - at, "%s%02x", i ? " " : "", b[i]);
-    if (len > 48 && at + 4 < outlen)
-        snprintf(out + at, outlen - at, " ...");
-    return out;
 }
 
 /* A packet written as a string literal: sizeof - 1 leaves out the literal's
@@ -111,7 +65,7 @@ static void expect_bytes(const char *call, ssize_t n, int err, const uint8_t *bu
     ck_assert_msg(n == (ssize_t)want_len, "%s: expected a packet of %zu bytes, got %zd (%s)", call,
                   want_len, n, n == -1 ? strerror(err) : "wrong length");
     ck_assert_msg(memcmp(buf, want, want_len) == 0, "%s: expected the bytes %s, got %s", call,
-                  hex(want, want_len, w, sizeof w), hex(buf, want_len, g, sizeof g));
+                  hex_bytes(want, want_len, w, sizeof w), hex_bytes(buf, want_len, g, sizeof g));
 }
 
 #define EXPECT_PACKET(buf, call, lit)                                                             \

@@ -24,54 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "check_fence.h"
 #include "dns.h"
 #include "packets/dnsmasq.h"
-
-/* len bytes ending where an inaccessible page begins; only the latest
- * stays mapped. Writable: the caller fills it, then calls seal(). */
-static uint8_t *fence(size_t len)
-{
-    static uint8_t *map;
-    static size_t map_len;
-    if (map != NULL)
-        munmap(map, map_len);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    map_len = (len + page - 1) / page * page + page;
-    map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED)
-        map = NULL;
-    ck_assert_msg(map != NULL, "mmap of %zu bytes failed", map_len);
-    ck_assert_int_eq(mprotect(map + map_len - page, page, PROT_NONE), 0);
-    return map + map_len - page - len;
-}
-
-/* A read-only, fenced copy of a message. */
-static const uint8_t *fenced(const void *bytes, size_t len)
-{
-    uint8_t *copy = fence(len);
-    if (len > 0)
-        memcpy(copy, bytes, len);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uint8_t *first = (uint8_t *)((uintptr_t)copy / page * page);
-    ck_assert_int_eq(mprotect(first, (size_t)(copy + len - first), PROT_READ), 0);
-    return copy;
-}
-
-/* "1a 2b 01 00 ..." for a failure message (the first 40 bytes). */
-static const char *hex(const void *bytes, size_t len, char *out, size_t outlen)
-{
-    const uint8_t *b = bytes;
-    size_t at = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < len && i < 40 && at + 4 < outlen; i++)
-        at += (size_t)snprintf(out + at, outlen - at, "%s%02x", i ? " " : "", b[i]);
-    if (len > 40 && at + 4 < outlen)
-        snprintf(out + at, outlen - at, " ...");
-    return out;
-}
 
 /* A message written as a string literal, without the literal's own NUL. */
 #define MSG(lit) (const uint8_t *)(lit), sizeof(lit) - 1
@@ -91,7 +48,7 @@ static void expect_name(const uint8_t *msg, size_t len, size_t offset, const cha
     size_t at = offset;
     int r = name_at(msg, len, &at, out, sizeof out, &why);
     ck_assert_msg(r == 0, "dns_read_name at offset %zu of [%s]: expected \"%s\", got -1 (%s)",
-                  offset, hex(msg, len, h, sizeof h), want, why);
+                  offset, hex_bytes(msg, len, h, sizeof h), want, why);
     ck_assert_msg(strcmp(out, want) == 0,
                   "dns_read_name at offset %zu: expected \"%s\", got \"%s\"", offset, want, out);
     ck_assert_msg(at == want_next,
@@ -107,7 +64,7 @@ static void expect_bad_name(const uint8_t *msg, size_t len, size_t offset, const
     size_t at = offset;
     int r = name_at(msg, len, &at, out, sizeof out, &why);
     ck_assert_msg(r == -1, "dns_read_name at offset %zu of [%s] (%s): expected -1, got %d (\"%s\")",
-                  offset, hex(msg, len, h, sizeof h), what, r, out);
+                  offset, hex_bytes(msg, len, h, sizeof h), what, r, out);
     ck_assert_msg(why != NULL && why[0] != '\0',
                   "dns_read_name (%s) returned -1 without a reason in *why", what);
     ck_assert_msg(at == offset, "dns_read_name (%s) failed but moved *offset", what);
@@ -198,10 +155,10 @@ static void expect_rdata(uint16_t type, const void *rdata, uint16_t rdlength, co
     size_t len = one_record(buf, type, rdata, rdlength);
     ssize_t n = format_one(buf, len, out, sizeof out, &why);
     ck_assert_msg(n != -1, "type %u with RDATA [%s]: expected \"%s\", got -1 (%s)", type,
-                  hex(rdata, rdlength, h, sizeof h), want, why);
+                  hex_bytes(rdata, rdlength, h, sizeof h), want, why);
     ck_assert_msg(strcmp(out, want) == 0,
                   "type %u with RDATA [%s]:\n  expected \"%s\"\n  got      \"%s\"", type,
-                  hex(rdata, rdlength, h, sizeof h), want, out);
+                  hex_bytes(rdata, rdlength, h, sizeof h), want, out);
 }
 
 static void expect_bad_rdata(uint16_t type, const void *rdata, uint16_t rdlength, const char *what)
@@ -229,8 +186,8 @@ START_TEST(dns_encode_query_wire_bytes)
                       sizeof query_a, n, n == -1 ? strerror(errno) : "wrong length");
         ck_assert_msg(memcmp(buf, query_a, sizeof query_a) == 0,
                       "dns_encode_query(\"%s\", A, id 0x1a2b):\n  expected %s\n  got      %s",
-                      names[i], hex(query_a, sizeof query_a, w, sizeof w),
-                      hex(buf, sizeof query_a, g, sizeof g));
+                      names[i], hex_bytes(query_a, sizeof query_a, w, sizeof w),
+                      hex_bytes(buf, sizeof query_a, g, sizeof g));
     }
     static const char mx[] = "\x4d\x5e\1\0\0\1\0\0\0\0\0\0"
                              "\7ExAmPle\4test\0" "\0\x0f\0\1";
@@ -238,15 +195,15 @@ START_TEST(dns_encode_query_wire_bytes)
     ck_assert_msg(n == (ssize_t)sizeof mx - 1 && memcmp(buf, mx, sizeof mx - 1) == 0,
                   "dns_encode_query(\"ExAmPle.test\", MX) (the name goes as written, case and "
                   "all):\n  expected %s\n  got      %s",
-                  hex(mx, sizeof mx - 1, w, sizeof w),
-                  hex(buf, n > 0 ? (size_t)n : 0, g, sizeof g));
+                  hex_bytes(mx, sizeof mx - 1, w, sizeof w),
+                  hex_bytes(buf, n > 0 ? (size_t)n : 0, g, sizeof g));
     static const char root[] = "\0\1\1\0\0\1\0\0\0\0\0\0" "\0" "\0\2\0\1";
     n = dns_encode_query(buf, sizeof buf, 1, ".", DNS_TYPE_NS);
     ck_assert_msg(n == (ssize_t)sizeof root - 1 && memcmp(buf, root, sizeof root - 1) == 0,
                   "dns_encode_query(\".\", NS) (the root: one zero byte):\n  expected %s\n  got "
                   "     %s",
-                  hex(root, sizeof root - 1, w, sizeof w),
-                  hex(buf, n > 0 ? (size_t)n : 0, g, sizeof g));
+                  hex_bytes(root, sizeof root - 1, w, sizeof w),
+                  hex_bytes(buf, n > 0 ? (size_t)n : 0, g, sizeof g));
 }
 END_TEST
 

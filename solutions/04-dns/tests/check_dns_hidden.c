@@ -8,34 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "check_fence.h"
 #include "dns.h"
-
-/*
- * A read-only copy of a message ending where an inaccessible page begins, so
- * that a read past its end crashes. Only the latest copy stays mapped.
- */
-static const uint8_t *fenced(const void *bytes, size_t len)
-{
-    static uint8_t *map;
-    static size_t map_len;
-    if (map != NULL)
-        munmap(map, map_len);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    map_len = (len + page - 1) / page * page + page;
-    map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED)
-        map = NULL;
-    ck_assert_msg(map != NULL, "mmap of %zu bytes failed", map_len);
-    uint8_t *copy = map + map_len - page - len;
-    if (len > 0)
-        memcpy(copy, bytes, len);
-    ck_assert_int_eq(mprotect(map, map_len - page, PROT_READ), 0);
-    ck_assert_int_eq(mprotect(map + map_len - page, page, PROT_NONE), 0);
-    return copy;
-}
 
 /* labels of the given lengths ('a', 'b', ... in turn) then a zero byte, at
  * buf + 12 after a header of zeros; returns the message's length. */
