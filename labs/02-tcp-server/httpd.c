@@ -31,7 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "usage: httpd [-p PORT] [-r DOCROOT] [-t IDLE_SECONDS] [-c MAX_CLIENTS]"
+#define USAGE "httpd [-p PORT] [-r DOCROOT] [-t IDLE_SECONDS] [-c MAX_CLIENTS]"
 #define GRACE_SECONDS 5 /* for connections in flight at shutdown */
 
 static int number(const char *arg, int min, int max, const char *what)

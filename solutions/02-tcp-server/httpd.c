@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "usage: httpd [-p PORT] [-r DOCROOT] [-t IDLE_SECONDS] [-c MAX_CLIENTS]"
+#define USAGE "httpd [-p PORT] [-r DOCROOT] [-t IDLE_SECONDS] [-c MAX_CLIENTS]"
 #define GRACE_SECONDS 5       /* for connections in flight at shutdown */
 #define THREAD_STACK (256 * 1024) /* a worker needs little: its buffer is on the heap */
 
