@@ -291,6 +291,24 @@ static int ended(struct xfer *x)
     return -1;
 }
 
+/*
+ * The peer's next packet, sending out again each time timeout_ms pass
+ * without one (retransmit gives up after XFER_MAX_SENDS). Returns 0 with
+ * *p decoded, -1 when the transfer ends (end says why).
+ */
+static int await_packet(struct xfer *x, struct tftp_packet *p)
+{
+    for (;;) {
+        int r = next_packet(x, p);
+        if (r == 1)
+            return 0;
+        if (r == -1)
+            return ended(x);
+        if (retransmit(x) == -1)
+            return -1;
+    }
+}
+
 /* A packet the peer should not have sent now: ERROR 4, the end. */
 static int unexpected(struct xfer *x, const struct tftp_packet *p)
 {
@@ -363,18 +381,16 @@ static int load_block(struct xfer *x, int file, uint16_t block, bool *last)
 int xfer_send_file(struct xfer *x, int file, const void *first, size_t first_len)
 {
     /* TODO(student): prepare the buffers; send first (an OACK, answered by ACK 0) or DATA 1;
-     * then loop on next_packet: on a timeout retransmit, on the ACK of the block in flight
-     * send the next one (the block number wraps after 65535), ignore every other ACK (never
-     * resend on a duplicate), and end at the ACK of the final block; anything else from the
-     * peer is unexpected. */
+     * then loop on await_packet (it retransmits after each timeout): on the ACK of the block
+     * in flight send the next one (the block number wraps after 65535), ignore every other
+     * ACK (never resend on a duplicate), and end at the ACK of the final block; anything
+     * else from the peer is unexpected. */
     (void)file;
     (void)first;
     (void)first_len;
     (void)prepare;
     (void)transmit;
-    (void)retransmit;
-    (void)next_packet;
-    (void)ended;
+    (void)await_packet;
     (void)unexpected;
     (void)load_block;
     xfer_error(x, TFTP_EUNDEF, "not implemented");

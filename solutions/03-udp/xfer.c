@@ -345,6 +345,24 @@ static int ended(struct xfer *x)
     return -1;
 }
 
+/*
+ * The peer's next packet, sending out again each time timeout_ms pass
+ * without one (retransmit gives up after XFER_MAX_SENDS). Returns 0 with
+ * *p decoded, -1 when the transfer ends (end says why).
+ */
+static int await_packet(struct xfer *x, struct tftp_packet *p)
+{
+    for (;;) {
+        int r = next_packet(x, p);
+        if (r == 1)
+            return 0;
+        if (r == -1)
+            return ended(x);
+        if (retransmit(x) == -1)
+            return -1;
+    }
+}
+
 /* A packet the peer should not have sent now: ERROR 4, the end. */
 static int unexpected(struct xfer *x, const struct tftp_packet *p)
 {
@@ -427,14 +445,8 @@ int xfer_send_file(struct xfer *x, int file, const void *first, size_t first_len
         return -1;
     for (;;) {
         struct tftp_packet p;
-        int r = next_packet(x, &p);
-        if (r == -1)
-            return ended(x);
-        if (r == 0) {
-            if (retransmit(x) == -1)
-                return -1;
-            continue;
-        }
+        if (await_packet(x, &p) == -1)
+            return -1;
         if (p.opcode != TFTP_ACK)
             return unexpected(x, &p);
         if (p.block != block)
@@ -461,14 +473,8 @@ int xfer_receive_file(struct xfer *x, int file, const void *first, size_t first_
         return -1;
     for (;;) {
         struct tftp_packet p;
-        int r = next_packet(x, &p);
-        if (r == -1)
-            return ended(x);
-        if (r == 0) {
-            if (retransmit(x) == -1)
-                return -1;
-            continue;
-        }
+        if (await_packet(x, &p) == -1)
+            return -1;
         if (p.opcode == TFTP_OACK && asked && !any) {
             xfer_error(x, TFTP_EOPTNEG, "unexpected OACK: no options were requested");
             return -1;
