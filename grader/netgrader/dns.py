@@ -24,15 +24,14 @@ import ipaddress
 import os
 import socket
 import struct
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sockets, timing
+from . import timing
 from .expect import Mismatch
-from .peers import RealServer, excerpt, require, send_in_pieces
+from .peers import RealServer, excerpt, require, send_in_pieces, unused_port, wait_holding
 from .procs import EnvironmentError_, Journal
 
 # Types, classes, flags and response codes (RFC 1035 3.2 and 4.1.1; AAAA: RFC 3596).
@@ -539,42 +538,6 @@ def fqdn(label: str) -> str:
     return f"{label}.{ZONE}" if label else ZONE
 
 
-def _held(pid: int, port: int) -> set[str]:
-    """Which of /proc/net/{udp,udp6,tcp,tcp6} show a socket of pid's group on port
-    (bound for UDP, listening for TCP)."""
-    inodes = sockets.socket_inodes(sockets.group_pids(pid))
-    held = set()
-    for table in ("udp", "udp6", "tcp", "tcp6"):
-        try:
-            lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            f = line.split()
-            if len(f) < 10 or f[9] not in inodes or int(f[1].rsplit(":", 1)[1], 16) != port:
-                continue
-            if table.startswith("tcp") and f[3] != sockets.TCP_LISTEN:
-                continue
-            held.add(table)
-    return held
-
-
-def unused_port(host: str = "127.0.0.1") -> int:
-    """A port that was free for both UDP and TCP a moment ago."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _attempt in range(20):
-        with socket.socket(family, socket.SOCK_DGRAM) as u, \
-                socket.socket(family, socket.SOCK_STREAM) as t:
-            u.bind((host, 0))
-            port = u.getsockname()[1]
-            try:
-                t.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise EnvironmentError_("no port free for both UDP and TCP in 20 attempts")
-
-
 def start_dnsmasq(workdir: Path, journal: Journal, ipv6: bool = False,
                   extra: list[str] | None = None) -> RealServer:
     """dnsmasq serving ZONE on 127.0.0.1 (and ::1 with ipv6), UDP and TCP,
@@ -584,7 +547,7 @@ def start_dnsmasq(workdir: Path, journal: Journal, ipv6: bool = False,
     outside it, REFUSED; every query is logged to its log."""
     dnsmasq = require("dnsmasq", "dnsmasq-base")
     for _attempt in range(5):
-        port = unused_port()
+        port = unused_port(types=(socket.SOCK_DGRAM, socket.SOCK_STREAM))
         home = workdir / f"dnsmasq-{port}"
         home.mkdir(parents=True, exist_ok=True)
         hosts = home / "big.hosts"
@@ -602,16 +565,10 @@ def start_dnsmasq(workdir: Path, journal: Journal, ipv6: bool = False,
         server = RealServer(argv, port, home, journal, 15, "dnsmasq")
         journal.programs.append(("dnsmasq", server.log))
         want = {"udp", "tcp"} | ({"udp6", "tcp6"} if ipv6 else set())
-        deadline = timing.Deadline(10)
-        while not deadline.expired() and server.proc.poll() is None:
-            if want <= _held(server.proc.pid, port):
-                journal.step(f"started dnsmasq serving {ZONE} on "
-                             f"{'127.0.0.1 and ::1' if ipv6 else '127.0.0.1'} port {port}")
-                return server
-            try:  # ok: a pause that ends early if dnsmasq dies, bounded by the deadline
-                server.proc.wait(timeout=0.01)
-            except subprocess.TimeoutExpired:
-                pass
+        if wait_holding(server, want):
+            journal.step(f"started dnsmasq serving {ZONE} on "
+                         f"{'127.0.0.1 and ::1' if ipv6 else '127.0.0.1'} port {port}")
+            return server
         server.stop()
         log = server.log.read_text(errors="replace")
         if "in use" not in log:

@@ -6,6 +6,7 @@ has a deadline; what each side sent is recorded for the failure report.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -14,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import timing
+from . import sockets, timing
 from .procs import EnvironmentError_, Journal, child_env, kill_group
 
 
@@ -184,13 +185,39 @@ class ScriptedServer:
         self.wait_idle()
 
 
-def unused_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago, for real servers that cannot take
-    port 0. Callers retry on "address in use"."""
+def unused_port(host: str = "127.0.0.1", types=(socket.SOCK_STREAM,)) -> int:
+    """A port that was free a moment ago for every socket type given (TCP by
+    default; a DNS server needs UDP and TCP alike), for real servers that
+    cannot take port 0. Callers retry on "address in use"."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _attempt in range(20):
+        with contextlib.ExitStack() as stack:
+            first = stack.enter_context(socket.socket(family, types[0]))
+            first.bind((host, 0))
+            port = first.getsockname()[1]
+            try:
+                for kind in types[1:]:
+                    stack.enter_context(socket.socket(family, kind)).bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise EnvironmentError_(f"no port free for every socket type asked in 20 attempts on {host}")
+
+
+def wait_holding(server: "RealServer", tables: set[str], seconds: float = 10) -> bool:
+    """Wait until the server's processes hold its port in every /proc/net
+    table named ("udp", "tcp6", ...; TCP: listening), without sending it
+    anything. False if it exits first or the deadline passes."""
+    deadline = timing.Deadline(seconds)
+    while not deadline.expired() and server.proc.poll() is None:
+        held = sockets.ports_by_table(server.proc.pid)
+        if all(server.port in held[table] for table in tables):
+            return True
+        try:  # ok: a pause that ends early if the server dies, bounded by the deadline
+            server.proc.wait(timeout=0.01)
+        except subprocess.TimeoutExpired:
+            pass
+    return False
 
 
 def wait_connectable(host: str, port: int, proc: subprocess.Popen, seconds: float) -> bool:

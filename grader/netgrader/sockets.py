@@ -45,21 +45,31 @@ def socket_inodes(pids: list[int]) -> set[str]:
     return inodes
 
 
+TABLES = ("tcp", "tcp6", "udp", "udp6")
+
+
+def ports_by_table(pgid: int) -> dict[str, set[int]]:
+    """{"tcp": ..., "tcp6": ..., "udp": ..., "udp6": ...}: the ports on which
+    a process group holds a listening TCP socket or a bound UDP socket,
+    per /proc/net table (so an IPv6 socket shows apart from an IPv4 one)."""
+    inodes = socket_inodes(group_pids(pgid))
+    ports: dict[str, set[int]] = {name: set() for name in TABLES}
+    for name in TABLES:
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) < 10 or f[9] not in inodes:
+                continue
+            if name.startswith("tcp") and f[3] != TCP_LISTEN:
+                continue
+            ports[name].add(int(f[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 def bound_ports(pgid: int) -> dict[str, set[int]]:
     """{"tcp": listening ports, "udp": bound ports} of a process group."""
-    inodes = socket_inodes(group_pids(pgid))
-    ports: dict[str, set[int]] = {"tcp": set(), "udp": set()}
-    for proto, files in (("tcp", ("tcp", "tcp6")), ("udp", ("udp", "udp6"))):
-        for name in files:
-            try:
-                lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
-            except OSError:
-                continue
-            for line in lines:
-                f = line.split()
-                if len(f) < 10 or f[9] not in inodes:
-                    continue
-                if proto == "tcp" and f[3] != TCP_LISTEN:
-                    continue
-                ports[proto].add(int(f[1].rsplit(":", 1)[1], 16))
-    return ports
+    table = ports_by_table(pgid)
+    return {"tcp": table["tcp"] | table["tcp6"], "udp": table["udp"] | table["udp6"]}

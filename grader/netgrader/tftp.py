@@ -18,14 +18,13 @@ import os
 import random
 import socket
 import struct
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sockets, timing
+from . import timing
 from .expect import Mismatch
-from .peers import RealServer, require
+from .peers import RealServer, require, unused_port, wait_holding
 from .procs import EnvironmentError_, Journal
 
 RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
@@ -384,12 +383,6 @@ class Transfer:
         self.sock.close()
 
 
-def unused_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_atftpd(root: Path, workdir: Path, journal: Journal, retry_seconds: int = 1) -> RealServer:
     """atftpd serving root on a free loopback port, ready when it holds the
     port (read from /proc; atftpd cannot take port 0). As root it drops to
@@ -404,28 +397,17 @@ def start_atftpd(root: Path, workdir: Path, journal: Journal, retry_seconds: int
             os.chmod(parent, os.stat(parent).st_mode | 0o005)
             parent = parent.parent
     for _attempt in range(5):
-        port = unused_udp_port()
+        port = unused_port(types=(socket.SOCK_DGRAM,))
         argv = [atftpd, "--daemon", "--no-fork", "--port", str(port), "--bind-address",
                 "127.0.0.1", "--logfile", "-", "--retry-timeout", str(retry_seconds),
                 "--no-multicast", str(root)]
         server = RealServer(argv, port, workdir, journal, 15, "atftpd")
-        deadline = timing.Deadline(10)
-        while not deadline.expired() and server.proc.poll() is None:
-            if port in sockets.bound_ports(server.proc.pid)["udp"]:
-                journal.step(f"started atftpd on 127.0.0.1 port {port} serving {root}")
-                return server
-            # ok: polling /proc for the bound port, bounded by the deadline
-            subprocess_wait(server.proc, 0.01)
+        if wait_holding(server, {"udp"}):
+            journal.step(f"started atftpd on 127.0.0.1 port {port} serving {root}")
+            return server
         server.stop()
         log = server.log.read_text(errors="replace")
         if "Address already in use" not in log and "bind" not in log.lower():
             raise EnvironmentError_("atftpd did not start: " + log[-400:])
     raise EnvironmentError_("atftpd found no free port in 5 attempts")
 
-
-def subprocess_wait(proc: subprocess.Popen, seconds: float) -> None:
-    """Wait up to seconds for proc to exit: a pause that ends early if it dies."""
-    try:
-        proc.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        pass

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from netgrader import dns, timing
+from netgrader import dns, peers, timing
 from netgrader.expect import Mismatch
 from netgrader.procs import EnvironmentError_, Journal, Runner
 
@@ -219,6 +219,7 @@ def test_dig_and_the_comparison_of_records(dnsmasq, tmp_path):
         with pytest.raises(Mismatch):
             dns.expect_records(list(reversed(mine)), sorted(mx), "in order", ordered=True)
         with pytest.raises(EnvironmentError_):
-            dns.dig(runner.run, dns.unused_port(), "example.test", "A")  # nobody there
+            free = peers.unused_port(types=(socket.SOCK_DGRAM, socket.SOCK_STREAM))
+            dns.dig(runner.run, free, "example.test", "A")  # nobody there
     finally:
         runner.close()
