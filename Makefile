@@ -52,7 +52,7 @@ build:
 	    grader/faultinject/faultinject.c -ldl
 
 grade:
-	$(PYTHON) grader/grade.py --impl $(IMPL) $(if $(LAB),--lab $(LAB)) $(if $(K),-k '$(K)') \
+	$(PYTHON) grader/grade.py --impl $(IMPL) $(if $(LAB),--lab $(LAB)) $(if $(K),-k '$(K)') $(if $(M),--milestone '$(M)') \
 	    $(if $(FAULT_SEED),--fault-seed $(FAULT_SEED))
 
 # The project's tests; grader/check_project.py runs each stage and prints

@@ -71,7 +71,7 @@ check-runner: $(LIB_OBJS)
 # Grade this directory with the course's grader (this lab only);
 # K=name runs only the tests whose names contain name.
 test: all
-	$(PYTHON) $(GRADER) --impl $(abspath ..) --lab $(LAB_NAME) $(if $(K),-k '$(K)')
+	$(PYTHON) $(GRADER) --impl $(abspath ..) --lab $(LAB_NAME) $(if $(K),-k '$(K)') $(if $(M),--milestone '$(M)')
 
 clean:
 	rm -rf $(BUILD) $(PROGRAMS) $(EXTRA_CLEAN)

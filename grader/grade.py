@@ -48,6 +48,7 @@ def parse_args(argv):
     p.add_argument("--impl", default="labs")
     p.add_argument("--lab", action="append", default=[])
     p.add_argument("-k", dest="keyword", default=None)
+    p.add_argument("--milestone", default=None, help="only one milestone's tests (M= in make)")
     p.add_argument("-j", dest="jobs", type=int, default=2)
     p.add_argument("--out", default=None)
     p.add_argument("--points", default=None)
@@ -99,6 +100,7 @@ def main(argv=None) -> int:
         cmd += ["--points", str(Path(args.points).resolve())]
     if args.keyword:
         cmd += ["-k", args.keyword]
+    cmd += ["--milestone", args.milestone] if args.milestone else []
     if args.brief:
         cmd += ["--brief"]
     if args.fault_seed is not None:
