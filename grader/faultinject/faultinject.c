@@ -23,10 +23,19 @@
  *   datagrams        an outgoing datagram is dropped (reported as sent) or
  *                    sent twice; a datagram is never split.
  *
+ * One kind goes past what Linux does on loopback: `shortwrite` makes a
+ * write on a blocking stream socket send fewer bytes than asked, without a
+ * signal. POSIX allows it (send(2) and write(2) return the count actually
+ * sent; only a pipe write of at most PIPE_BUF bytes is all-or-nothing) and
+ * Linux does it when a signal arrives, when SO_SNDTIMEO expires or when
+ * the socket's buffer is full and the socket is non-blocking: code that
+ * writes once and assumes everything went is wrong on any of these. It is
+ * never part of the default set.
+ *
  * Environment:
  *   NETLAB_FAULTS_SEED  decimal seed; without it the library does nothing
- *   NETLAB_FAULTS       comma-separated kinds: short,eintr,eagain,drop,dup
- *                       (default: all of them)
+ *   NETLAB_FAULTS       comma-separated kinds: short,eintr,eagain,drop,dup,
+ *                       shortwrite (default: all but shortwrite)
  *   NETLAB_FAULTS_RATE  percent of eligible calls that get a fault (30)
  *   NETLAB_FAULTS_LOG   file to which every fault is appended, one line each
  *
@@ -61,7 +70,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum kind { SHORT = 1, EINTR_ = 2, EAGAIN_ = 4, DROP = 8, DUP = 16 };
+enum kind { SHORT = 1, EINTR_ = 2, EAGAIN_ = 4, DROP = 8, DUP = 16, SHORTWRITE = 32 };
 
 #define MAX_TRACKED_FD 65536 /* descriptors above this never get EAGAIN */
 #define MAX_LOG_LINES 2000   /* per process: a log, not a second output */
@@ -142,7 +151,7 @@ static unsigned parse_kinds(const char *s)
         const char *name;
         unsigned bit;
     } names[] = {{"short", SHORT}, {"eintr", EINTR_}, {"eagain", EAGAIN_},
-                 {"drop", DROP},   {"dup", DUP}};
+                 {"drop", DROP},   {"dup", DUP},       {"shortwrite", SHORTWRITE}};
     unsigned kinds = 0;
     while (*s != '\0') {
         size_t len = strcspn(s, ",");
@@ -326,8 +335,8 @@ static unsigned choose(unsigned possible, uint64_t *rest)
      * after a few failures in a row, this call may not fail. */
     if (fails_in_row >= FAILS_IN_ROW_MAX)
         possible &= ~(unsigned)(EINTR_ | EAGAIN_);
-    unsigned options[5], n = 0;
-    for (unsigned bit = 1; bit <= DUP; bit <<= 1)
+    unsigned options[6], n = 0;
+    for (unsigned bit = 1; bit <= SHORTWRITE; bit <<= 1)
         if (possible & bit)
             options[n++] = bit;
     unsigned fault = n > 0 && r % 100 < cfg.rate ? options[(r >> 8) % n] : 0;
@@ -354,6 +363,8 @@ static unsigned possible_for(int fd, int type, bool reading, size_t asked, int m
     if (type == SOCK_STREAM && asked > 1) {
         if (reading ? !(msg_flags & MSG_WAITALL) || has_handler(false) : nb || has_handler(false))
             p |= SHORT;
+        if (!reading)
+            p |= SHORTWRITE; /* what POSIX allows any stream write (see the top) */
     }
     if (type == SOCK_DGRAM && !reading)
         p |= DROP | DUP;
@@ -380,7 +391,8 @@ static ssize_t transfer(const char *name, int fd, bool reading, size_t asked, in
     uint64_t rest = 0;
     unsigned fault = choose(possible_for(fd, type, reading, asked, msg_flags), &rest);
     switch (fault) {
-    case SHORT: {
+    case SHORT:
+    case SHORTWRITE: {
         size_t count = short_count(asked, rest);
         ssize_t n = call(ctx, count);
         note("%s(fd %d, %zu bytes): short %s, at most %zu bytes -> %zd", name, fd, asked,

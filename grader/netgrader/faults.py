@@ -29,7 +29,7 @@ from .procs import Journal, Runner
 
 SOURCE = Path(__file__).resolve().parents[1] / "faultinject" / "faultinject.c"
 LIBRARY_NAME = "faultinject.so"
-ALL_KINDS = ("short", "eintr", "eagain", "drop", "dup")
+ALL_KINDS = ("short", "eintr", "eagain", "drop", "dup", "shortwrite")
 
 
 def build(out: Path) -> Step:

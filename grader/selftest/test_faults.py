@@ -64,7 +64,8 @@ def run_client(runner, compiled, mode, echo):
 
 
 @pytest.mark.parametrize("mode", [
-    "one-read", "no-eintr", "no-handler", "masked", "robust", "nonblocking", "edge"])
+    "one-read", "one-write", "no-eintr", "no-handler", "masked", "robust", "nonblocking",
+    "edge"])
 def test_every_client_works_without_faults(tmp_path, journal, compiled, echo, mode):
     """The control: on plain loopback, naive code passes too."""
     runner = Runner(tmp_path, journal)
@@ -77,6 +78,27 @@ def test_short_reads_break_one_read_per_message(under_faults, compiled, echo):
     result = run_client(runner, compiled, "one-read", echo)
     assert result.stdout != expected_message()
     assert runner.plan.count() > 0
+
+
+def test_shortwrite_breaks_a_single_write_on_a_blocking_socket(under_faults, compiled, echo):
+    """`short` leaves a blocking write without a handler whole (Linux does);
+    `shortwrite` shortens it too (POSIX allows it), so one unchecked write()
+    loses the end of the message while a loop still delivers it all."""
+    runner = under_faults("short", rate=100)
+    result = run_client(runner, compiled, "one-write", echo)
+    assert result.stdout == expected_message()
+    assert not any("short write" in line for line in runner.plan.schedule())
+    runner = under_faults("shortwrite", rate=100)
+    result = run_client(runner, compiled, "one-write", echo)
+    assert result.returncode == 0 and result.stdout != expected_message()
+    assert expected_message().startswith(result.stdout)
+    seen = ""
+    for seed in range(1, 9):
+        runner = under_faults("shortwrite", rate=50, seed=seed)
+        result = run_client(runner, compiled, "no-handler", echo)
+        assert (result.returncode, result.stdout) == (0, expected_message()), result.stderr
+        seen += " ".join(runner.plan.schedule())
+    assert "short write" in seen and "short read" not in seen
 
 
 def test_eintr_breaks_code_without_an_eintr_loop(under_faults, compiled, echo):

@@ -9,6 +9,8 @@
  *     no-eintr     loops on short counts, but any -1 is fatal (naive)
  *     no-handler   no-eintr without the SIGTERM handler: nothing can
  *                  interrupt it, so it needs no EINTR loop
+ *     one-write    no-handler, but the message goes out in one write()
+ *                  whose count is not checked (naive)
  *     masked       no-eintr with SIGTERM blocked, as in a server's worker
  *                  threads: nothing can interrupt it either
  *     robust       loops on short counts and on EINTR
@@ -20,6 +22,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +162,8 @@ int main(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term; /* no SA_RESTART, as in a server */
-    if (strcmp(mode, "no-handler") != 0 && sigaction(SIGTERM, &sa, NULL) == -1)
+    bool handler = strcmp(mode, "no-handler") != 0 && strcmp(mode, "one-write") != 0;
+    if (handler && sigaction(SIGTERM, &sa, NULL) == -1)
         fail("sigaction");
     sigset_t term;
     sigemptyset(&term);
@@ -187,6 +191,10 @@ int main(int argc, char **argv)
             fail("read");
         fwrite(buf, 1, (size_t)n, stdout);
         free(buf);
+    } else if (strcmp(mode, "one-write") == 0) {
+        if (write(fd, msg, len) == -1 || shutdown(fd, SHUT_WR) == -1)
+            fail("send");
+        copy_to_eof(fd, 0);
     } else if (strcmp(mode, "nonblocking") == 0) {
         nonblocking(fd, msg, len);
     } else if (strcmp(mode, "edge") == 0) {
