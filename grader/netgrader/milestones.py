@@ -35,6 +35,24 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "milestone(name): the handout's milestone this test "
                             "belongs to (selected with --milestone NAME)")
+    wanted = config.getoption("--milestone", None)
+    if wanted and not hasattr(config, "workerinput"):
+        # Checked once, before any worker starts, from the test directories
+        # given, so that a misspelt name gets one clear message.
+        dirs = [Path(a) for a in config.args if (Path(a).is_dir() and Path(a).name == "tests")]
+        known, unmarked = set(), []
+        for d in dirs:
+            totals, problems = lab_milestones([d])
+            known |= set(totals)
+            unmarked += [f"{d.parent.name}/tests/{p}" for p in problems]
+        if unmarked:
+            raise pytest.UsageError("--milestone: these tests have no milestone (add "
+                                    "@pytest.mark.milestone(\"name\") or `// milestone: name` "
+                                    "beside their points):\n  " + "\n  ".join(unmarked))
+        if dirs and wanted not in known:
+            raise pytest.UsageError(f"no milestone is called {wanted!r}; the milestones of "
+                                    f"the labs chosen are: {', '.join(sorted(known))} "
+                                    "(each handout's milestone table lists its own)")
 
 
 def check_file_milestones(text: str) -> dict[str, str | None]:
@@ -123,34 +141,12 @@ def pytest_collection_modifyitems(session, config, items):
     wanted = config.getoption("--milestone", None)
     if not wanted:
         return
-    names: dict[str, set[str]] = {}
-    unmarked = []
     keep, drop = [], []
     for item in items:
-        name = milestone_of(item)
-        if name is None:
-            unmarked.append(item.nodeid)
-        else:
-            names.setdefault(name, set()).add(_lab(item))
-        (keep if name == wanted else drop).append(item)
-    if unmarked:
-        raise pytest.UsageError("--milestone: these tests belong to no milestone (add "
-                                "@pytest.mark.milestone(\"name\") or `// milestone: name`):\n  "
-                                + "\n  ".join(unmarked))
-    if not keep:
-        known = ", ".join(f"{n} ({', '.join(sorted(labs))})" for n, labs in sorted(names.items()))
-        raise pytest.UsageError(f"no milestone is called {wanted!r}; the milestones are: {known}")
+        (keep if milestone_of(item) == wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
-
-
-def _lab(item) -> str:
-    parts = Path(str(item.path)).parts
-    for i, part in enumerate(parts[:-1]):
-        if part == "tests" and i > 0:
-            return parts[i - 1]
-    return "?"
 
 
 def lab_milestones(test_dirs: list[Path]) -> tuple[dict[str, int], list[str]]:

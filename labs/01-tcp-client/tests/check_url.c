@@ -21,6 +21,7 @@
 #include "url.h"
 #include "url_expect.h"
 
+// milestone: url
 // points: 2
 START_TEST(url_parses_host_port_path)
 {
@@ -30,6 +31,7 @@ START_TEST(url_parses_host_port_path)
 }
 END_TEST
 
+// milestone: url
 // points: 1
 START_TEST(url_defaults_port_and_path)
 {
@@ -38,6 +40,7 @@ START_TEST(url_defaults_port_and_path)
 }
 END_TEST
 
+// milestone: url
 // points: 1
 START_TEST(url_scheme_is_case_insensitive)
 {
@@ -51,6 +54,7 @@ START_TEST(url_scheme_is_case_insensitive)
 }
 END_TEST
 
+// milestone: url
 // points: 2
 START_TEST(url_rejects_other_schemes)
 {
@@ -65,6 +69,7 @@ START_TEST(url_rejects_other_schemes)
 }
 END_TEST
 
+// milestone: url
 // points: 2
 START_TEST(url_parses_ipv6_literal)
 {
@@ -74,6 +79,7 @@ START_TEST(url_parses_ipv6_literal)
 }
 END_TEST
 
+// milestone: url
 // points: 2
 START_TEST(url_rejects_bad_hosts)
 {
@@ -92,6 +98,7 @@ START_TEST(url_rejects_bad_hosts)
 }
 END_TEST
 
+// milestone: url
 // points: 2
 START_TEST(url_rejects_bad_ports)
 {
@@ -108,6 +115,7 @@ START_TEST(url_rejects_bad_ports)
 }
 END_TEST
 
+// milestone: url
 // points: 2
 START_TEST(url_keeps_query_drops_fragment)
 {
@@ -119,6 +127,7 @@ START_TEST(url_keeps_query_drops_fragment)
 }
 END_TEST
 
+// milestone: url
 // points: 2
 START_TEST(url_rejects_bad_path_bytes)
 {
@@ -133,6 +142,7 @@ START_TEST(url_rejects_bad_path_bytes)
 }
 END_TEST
 
+// milestone: url
 // points: 1
 START_TEST(url_rejects_too_long)
 {
@@ -169,6 +179,7 @@ START_TEST(url_rejects_too_long)
 }
 END_TEST
 
+// milestone: url
 // points: 2
 START_TEST(url_resolve_follows_path_and_absolute_locations)
 {
@@ -193,6 +204,7 @@ START_TEST(url_resolve_follows_path_and_absolute_locations)
 }
 END_TEST
 
+// milestone: url
 // points: 1
 START_TEST(url_host_header_brackets_ipv6_and_drops_port_80)
 {

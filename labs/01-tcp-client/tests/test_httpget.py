@@ -29,6 +29,7 @@ def fetch_ok(run, lab, url, expected, *args, what="the body httpget wrote to std
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("request")
 def test_httpget_usage(run, lab, scripted_server):
     """Bad command lines exit 2 with a usage line; a good one works."""
     for argv in ([], ["-x", "http://127.0.0.1/"], ["ftp://127.0.0.1/"], ["http://[::1/"],
@@ -42,6 +43,7 @@ def test_httpget_usage(run, lab, scripted_server):
 
 
 @pytest.mark.points(4)
+@pytest.mark.milestone("request")
 def test_httpget_sends_request_and_prints_body(run, lab, scripted_server):
     """GET PATH HTTP/1.0 with a Host header; the body goes to stdout exactly."""
     server, url, requests = serve(scripted_server, http_response(body=BODY))
@@ -68,6 +70,7 @@ def docroot_with(tmp_path, name, size):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("servers")
 def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
     """A real server (Python's http.server): a 1 MiB binary file, byte for byte."""
     docroot, data = docroot_with(tmp_path, "blob.bin", 1 << 20)
@@ -76,6 +79,7 @@ def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("servers")
 def test_httpget_nginx(run, lab, tmp_path, nginx_server):
     """A real server (nginx): a 4 MiB file, then its 404 for a missing one."""
     docroot, data = docroot_with(tmp_path, "big.bin", 4 << 20)
@@ -87,6 +91,7 @@ def test_httpget_nginx(run, lab, tmp_path, nginx_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("servers")
 def test_httpget_trickled_response(run, lab, scripted_server):
     """The response arrives one byte per segment."""
     _, url, _ = serve(scripted_server, http_response(body=BODY), chunk=1)
@@ -94,6 +99,7 @@ def test_httpget_trickled_response(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("servers")
 def test_httpget_bare_lf_headers(run, lab, scripted_server):
     """Header lines ending in a bare LF are accepted."""
     _, url, _ = serve(scripted_server, http_response(body=BODY, eol=b"\n"))
@@ -101,6 +107,7 @@ def test_httpget_bare_lf_headers(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("body")
 def test_httpget_no_content_length(run, lab, scripted_server):
     """Without Content-Length the body runs until the server closes."""
     body = os.urandom(300_000)
@@ -109,6 +116,7 @@ def test_httpget_no_content_length(run, lab, scripted_server):
 
 
 @pytest.mark.points(3)
+@pytest.mark.milestone("body")
 def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
     """A body shorter than its Content-Length is an error, and -o leaves no file."""
     body = os.urandom(10_000)
@@ -133,6 +141,7 @@ def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
 
 
 @pytest.mark.points(3)
+@pytest.mark.milestone("body")
 def test_httpget_error_status(run, lab, scripted_server):
     """404 and 500 exit 1 with `server returned CODE REASON`; nothing on stdout."""
     for status, reason in ((404, "Not Found"), (500, "Internal Server Error")):
@@ -148,6 +157,7 @@ def test_httpget_error_status(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("servers")
 def test_httpget_garbage_response(run, lab, scripted_server):
     """A response that is not HTTP is a protocol error (exit 1, `malformed`)."""
     for reply in (b"HELLO THERE\r\n\r\n", b"HTTP/1.0 2x0 OK\r\n\r\n", b"HTTP/1.0 200 OK\r\nno colon\r\n\r\n"):
@@ -159,6 +169,7 @@ def test_httpget_garbage_response(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("timeouts")
 def test_httpget_timeout(run, lab, scripted_server):
     """-t bounds the wait: a silent server gives `timed out`, exit 1."""
     _, url, _ = serve(scripted_server, http_response(body=BODY))
@@ -170,6 +181,7 @@ def test_httpget_timeout(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("body")
 def test_httpget_output_file(run, lab, scripted_server, tmp_path):
     """-o FILE writes the body to FILE, nothing to stdout, no stray files."""
     body = os.urandom(500_000)
@@ -192,6 +204,7 @@ def redirect(status, location):
 
 
 @pytest.mark.points(3)
+@pytest.mark.milestone("timeouts")
 def test_httpget_follows_redirects(run, lab, scripted_server):
     """-L follows an absolute and a path-only Location; without -L a 302 is an error."""
     final, final_url, _ = serve(scripted_server, http_response(body=BODY))
@@ -220,6 +233,7 @@ def _two_step(first, second):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("timeouts")
 def test_httpget_ipv6(run, lab, scripted_server):
     """http://[::1]:PORT/ connects over IPv6 and sends Host: [::1]:PORT."""
     server, url, requests = serve(scripted_server, http_response(body=BODY), family=socket.AF_INET6)
@@ -231,6 +245,7 @@ def test_httpget_ipv6(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("valgrind")
 def test_httpget_valgrind_clean(run, lab, scripted_server, tmp_path):
     """Under Valgrind: clean on a download to a file, on a 404 and on a truncated body."""
     body = os.urandom(200_000)
@@ -252,6 +267,7 @@ ROBUST_HINT = ("Under fault injection a read() may return a single byte, even in
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("robust")
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_robust_io_head_and_body(lab, scripted_server, faults):
     """Every read returns 1 to 64 bytes, head and body: the same body comes out."""
@@ -263,6 +279,7 @@ def test_httpget_robust_io_head_and_body(lab, scripted_server, faults):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("robust")
 @pytest.mark.needs("test_httpget_nginx")
 def test_httpget_robust_io_nginx(lab, tmp_path, nginx_server, faults):
     """A 4 MiB file from nginx with short reads throughout, byte for byte."""
@@ -275,6 +292,7 @@ def test_httpget_robust_io_nginx(lab, tmp_path, nginx_server, faults):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("robust")
 @pytest.mark.needs("test_httpget_output_file")
 def test_httpget_robust_io_output_file(lab, scripted_server, tmp_path, faults):
     """-o FILE when every read returns 1 to 64 bytes: FILE holds exactly the body."""

@@ -40,6 +40,7 @@ def transfer(run, lab, scripted_server, data, payload=b"", family=socket.AF_INET
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("connect")
 def test_tcpcat_usage(run, lab, scripted_server):
     """Wrong arguments exit 2 with a usage line; right ones work."""
     for argv in ([], ["127.0.0.1"], ["127.0.0.1", "80", "extra"]):
@@ -51,12 +52,14 @@ def test_tcpcat_usage(run, lab, scripted_server):
 
 
 @pytest.mark.points(4)
+@pytest.mark.milestone("connect")
 def test_tcpcat_sends_input_and_half_closes(run, lab, scripted_server):
     """Text on stdin reaches the server, the FIN follows, the reply reaches stdout."""
     transfer(run, lab, scripted_server, b"hello, network\nsecond line\n")
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("tcpcat")
 def test_tcpcat_binary_input(run, lab, scripted_server):
     """Every byte value, NULs included, goes through unchanged."""
     data = bytes(range(256)) * 64 + os.urandom(200_000) + b"\0\0\0"
@@ -64,12 +67,14 @@ def test_tcpcat_binary_input(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("tcpcat")
 def test_tcpcat_empty_input(run, lab, scripted_server):
     """Empty stdin: connect, half-close at once, still print the reply."""
     transfer(run, lab, scripted_server, b"")
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("tcpcat")
 def test_tcpcat_large_streams(run, lab, scripted_server):
     """24 MiB up and 8 MiB down: partial reads and writes are the rule here."""
     data = os.urandom(1 << 20) * 24
@@ -85,6 +90,7 @@ def refusing_port(family=socket.AF_INET, host="127.0.0.1"):
 
 
 @pytest.mark.points(3)
+@pytest.mark.milestone("tcpcat")
 def test_tcpcat_connection_refused(run, lab, scripted_server):
     """Refused: exit 1 with a message naming the address; a live port still works."""
     transfer(run, lab, scripted_server, b"control run\n")
@@ -100,6 +106,7 @@ def test_tcpcat_connection_refused(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("tcpcat")
 def test_tcpcat_unknown_host(lab, scripted_server, private_names):
     """An unknown name fails with the resolver's message; a known one connects."""
     runner = private_names({"service.test": ["127.0.0.1"]})
@@ -111,6 +118,7 @@ def test_tcpcat_unknown_host(lab, scripted_server, private_names):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("tcpcat")
 def test_tcpcat_ipv6(run, lab, scripted_server):
     """An IPv6 literal (::1) works like an IPv4 one."""
     transfer(run, lab, scripted_server, b"over IPv6\n", family=socket.AF_INET6)
@@ -126,6 +134,7 @@ def resolution_order(runner, name):
 
 
 @pytest.mark.points(3)
+@pytest.mark.milestone("tcpcat")
 def test_tcpcat_tries_every_address(lab, scripted_server, private_names):
     """When the first address refuses, the next one is tried."""
     runner = private_names({"multi.test": ["::1", "127.0.0.1"]})
@@ -149,6 +158,7 @@ def test_tcpcat_tries_every_address(lab, scripted_server, private_names):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("tcpcat")
 def test_tcpcat_connection_reset(run, lab, scripted_server):
     """A reset from the server is an error (exit 1, `reset` in the message)."""
     received = []
@@ -159,6 +169,7 @@ def test_tcpcat_connection_reset(run, lab, scripted_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("valgrind")
 def test_tcpcat_valgrind_clean(run, lab, scripted_server):
     """Under Valgrind: no memory errors, leaks or open descriptors, on success and on failure."""
     result = transfer(run, lab, scripted_server, b"x" * 100_000, valgrind=True)
@@ -173,6 +184,7 @@ def test_tcpcat_valgrind_clean(run, lab, scripted_server):
 # Robust I/O: the main scenarios again, with the socket calls of tcpcat made
 # to behave as on a real network (grader/README.md, "Fault injection").
 @pytest.mark.points(3)
+@pytest.mark.milestone("robust")
 @pytest.mark.needs("test_tcpcat_binary_input")
 def test_tcpcat_robust_io(lab, scripted_server, faults):
     """Every read from the socket returns 1 to 64 bytes: 300 KB up, 64 KB back, unchanged."""

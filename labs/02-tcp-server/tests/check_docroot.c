@@ -119,6 +119,7 @@ static const char *in_root(const char *rel)
                       path, (status), got_, got_ == 200 ? " and " : "", got_ == 200 ? out_ : ""); \
     } while (0)
 
+// milestone: safety
 // points: 2
 START_TEST(docroot_serves_files_inside)
 {
@@ -132,6 +133,7 @@ START_TEST(docroot_serves_files_inside)
 }
 END_TEST
 
+// milestone: safety
 // points: 1
 START_TEST(docroot_directory_serves_index)
 {
@@ -143,6 +145,7 @@ START_TEST(docroot_directory_serves_index)
 }
 END_TEST
 
+// milestone: safety
 // points: 1
 START_TEST(docroot_missing_is_404)
 {
@@ -153,6 +156,7 @@ START_TEST(docroot_missing_is_404)
 }
 END_TEST
 
+// milestone: safety
 // points: 2
 START_TEST(docroot_refuses_dotdot)
 {
@@ -170,6 +174,7 @@ START_TEST(docroot_refuses_dotdot)
 }
 END_TEST
 
+// milestone: safety
 // points: 2
 START_TEST(docroot_refuses_symlinks_out)
 {
@@ -189,6 +194,7 @@ static int target_status(const char *target)
     return docroot_resolve(root, path, out, sizeof out);
 }
 
+// milestone: safety
 // points: 3
 START_TEST(docroot_refuses_every_encoded_spelling)
 {
@@ -210,6 +216,7 @@ START_TEST(docroot_refuses_every_encoded_spelling)
 }
 END_TEST
 
+// milestone: safety
 // points: 1
 START_TEST(docroot_refuses_what_is_not_a_file)
 {
@@ -218,6 +225,7 @@ START_TEST(docroot_refuses_what_is_not_a_file)
 }
 END_TEST
 
+// milestone: safety
 // points: 1
 START_TEST(docroot_init_canonicalises)
 {

@@ -80,6 +80,7 @@ static char *make_head(size_t line_len, size_t header_len, size_t *len)
     return h;
 }
 
+// milestone: parser
 // points: 2
 START_TEST(http_scan_finds_end_of_head)
 {
@@ -94,6 +95,7 @@ START_TEST(http_scan_finds_end_of_head)
 }
 END_TEST
 
+// milestone: parser
 // points: 1
 START_TEST(http_scan_limits_line_and_headers)
 {
@@ -139,6 +141,7 @@ static int parse(const char *text, struct http_request *req)
                       #text, (expected), got_);                                                   \
     } while (0)
 
+// milestone: parser
 // points: 1
 START_TEST(http_parse_accepts_get_and_head)
 {
@@ -156,6 +159,7 @@ START_TEST(http_parse_accepts_get_and_head)
 }
 END_TEST
 
+// milestone: parser
 // points: 2
 START_TEST(http_parse_rejects_malformed)
 {
@@ -182,6 +186,7 @@ START_TEST(http_parse_rejects_malformed)
 }
 END_TEST
 
+// milestone: parser
 // points: 1
 START_TEST(http_parse_method_and_version_statuses)
 {
@@ -211,6 +216,7 @@ END_TEST
         ck_assert_msg(n_ == -1, "http_decode_path(\"%s\"): expected -1, got %d", target, n_);     \
     } while (0)
 
+// milestone: parser
 // points: 2
 START_TEST(http_decode_path_percent_and_query)
 {
@@ -230,6 +236,7 @@ START_TEST(http_decode_path_percent_and_query)
 }
 END_TEST
 
+// milestone: parser
 // points: 1
 START_TEST(http_content_type_by_extension)
 {
@@ -249,6 +256,7 @@ START_TEST(http_content_type_by_extension)
 }
 END_TEST
 
+// milestone: parser
 // points: 1
 START_TEST(http_date_is_rfc_format_in_gmt)
 {

@@ -94,6 +94,7 @@ static void fill_src(void)
         src[i] = (uint8_t)(i * 7 + i / 251); /* every byte value, NUL included */
 }
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_encode_request_wire_bytes)
 {
@@ -107,6 +108,7 @@ START_TEST(tftp_encode_request_wire_bytes)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_encode_data_ack_error_wire_bytes)
 {
@@ -132,6 +134,7 @@ START_TEST(tftp_encode_data_ack_error_wire_bytes)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_request_round_trip)
 {
@@ -166,6 +169,7 @@ START_TEST(tftp_request_round_trip)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_data_round_trip)
 {
@@ -190,6 +194,7 @@ START_TEST(tftp_data_round_trip)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_ack_error_oack_round_trip)
 {
@@ -315,6 +320,7 @@ static void expect_exact_fit(const char *what, encoder enc)
                   "got %zd (%s)", what, got, strerror(err));
 }
 
+// milestone: packets
 // points: 2
 START_TEST(tftp_encoders_fit_exactly_or_fail_enospc)
 {
@@ -349,6 +355,7 @@ END_TEST
                       strerror(errno));                                                           \
     } while (0)
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_encoders_reject_invalid_arguments)
 {
@@ -387,6 +394,7 @@ START_TEST(tftp_encoders_reject_invalid_arguments)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_decode_rejects_short_and_unknown)
 {
@@ -414,6 +422,7 @@ static void put(uint8_t *packet, size_t *at, const char *s)
     *at += strlen(s) + 1;
 }
 
+// milestone: packets
 // points: 2
 START_TEST(tftp_decode_rejects_malformed_requests)
 {
@@ -468,6 +477,7 @@ START_TEST(tftp_decode_rejects_malformed_requests)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_decode_rejects_bad_lengths)
 {
@@ -531,6 +541,7 @@ static void every_prefix(const char *what, const void *packet, size_t len, const
     ck_assert_msg(r == 0, "%s from a buffer of exactly %zu bytes: got %d (%s)", what, len, r, why);
 }
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_decode_reads_only_len_bytes)
 {
@@ -561,6 +572,7 @@ START_TEST(tftp_decode_reads_only_len_bytes)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_option_value_ignores_case)
 {

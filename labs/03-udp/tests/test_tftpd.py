@@ -54,6 +54,7 @@ def no_leftovers(root, expected_names, what):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("read")
 def test_tftpd_usage(run, lab, tmp_path, start_server):
     """Bad options exit 2 with a usage line, a missing root exits 1; good ones serve."""
     root, files = make_root(tmp_path, sizes=(1,))
@@ -70,6 +71,7 @@ def test_tftpd_usage(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("read")
 def test_tftpd_serves_the_reference_client(run, lab, tmp_path, start_server):
     """Every size, through the reference tftpget: 0, 1, 511, 512, 513, 1024, 70,000 bytes."""
     root, files = make_root(tmp_path)
@@ -84,6 +86,7 @@ def test_tftpd_serves_the_reference_client(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("read")
 def test_tftpd_block_sizes_exact(lab, tmp_path, start_server, tftp_client):
     """A strict client: block numbers in order, full blocks but the last, a final empty DATA
     for multiples of 512, all from one new port."""
@@ -96,6 +99,7 @@ def test_tftpd_block_sizes_exact(lab, tmp_path, start_server, tftp_client):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("options")
 def test_tftpd_serves_curl(run, lab, tmp_path, start_server):
     """curl (which asks for blksize and tsize) gets every size, also with blksize 1428,
     blksize 8 and no options."""
@@ -113,6 +117,7 @@ def test_tftpd_serves_curl(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("read")
 def test_tftpd_serves_tftp_hpa_and_atftp(run, lab, tmp_path, start_server):
     """tftp-hpa's tftp and atftp fetch files of several sizes."""
     root, files = make_root(tmp_path)
@@ -128,6 +133,7 @@ def test_tftpd_serves_tftp_hpa_and_atftp(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("options")
 def test_tftpd_accepts_uploads_from_curl(run, lab, tmp_path, start_server):
     """curl -T uploads files of 0, 512 and 70,000 bytes; each arrives whole, nothing else stays."""
     root, files = make_root(tmp_path, sizes=())
@@ -144,6 +150,7 @@ def test_tftpd_accepts_uploads_from_curl(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("write")
 def test_tftpd_accepts_uploads_from_tftp_hpa_and_atftp(run, lab, tmp_path, start_server):
     """tftp-hpa's tftp and atftp upload files; each arrives whole."""
     root, _files = make_root(tmp_path, sizes=())
@@ -159,6 +166,7 @@ def test_tftpd_accepts_uploads_from_tftp_hpa_and_atftp(run, lab, tmp_path, start
 
 
 @pytest.mark.points(3)
+@pytest.mark.milestone("options")
 def test_tftpd_negotiates_options(lab, tmp_path, start_server, tftp_client):
     """blksize and tsize come back in an OACK (unknown options left out); with no options
     there is no OACK; a WRQ's tsize is echoed."""
@@ -201,6 +209,7 @@ def test_tftpd_negotiates_options(lab, tmp_path, start_server, tftp_client):
 
 
 @pytest.mark.points(3)
+@pytest.mark.milestone("robustness")
 def test_tftpd_errors(lab, tmp_path, start_server, tftp_client):
     """Missing file: ERROR 1; outside the root (.., a link out): ERROR 2; netascii refused;
     an unknown mode refused. Every refusal is paired with a file that is served."""
@@ -235,6 +244,7 @@ def test_tftpd_errors(lab, tmp_path, start_server, tftp_client):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("write")
 def test_tftpd_never_overwrites(lab, tmp_path, start_server, tftp_client):
     """A WRQ for an existing file gets ERROR 6 and the file stays as it was; a new name
     is accepted; a WRQ outside the root gets ERROR 2."""
@@ -260,6 +270,7 @@ def test_tftpd_never_overwrites(lab, tmp_path, start_server, tftp_client):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("read")
 def test_tftpd_transfer_ids(lab, tmp_path, start_server, tftp_client):
     """A transfer has its own port; a packet to it from a stranger gets ERROR 5 and the
     transfer goes on undisturbed."""
@@ -293,6 +304,7 @@ def test_tftpd_transfer_ids(lab, tmp_path, start_server, tftp_client):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("loss")
 def test_tftpd_retransmits_then_gives_up(run, lab, tmp_path, start_server, tftp_client):
     """Without an ACK, DATA 1 comes again after -T ms, 5 times in all; then the server
     gives up and serves the next client."""
@@ -325,6 +337,7 @@ def test_tftpd_retransmits_then_gives_up(run, lab, tmp_path, start_server, tftp_
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("loss")
 def test_tftpd_ignores_duplicate_acks(lab, tmp_path, start_server, tftp_client):
     """The Sorcerer's Apprentice: a duplicate ACK must not make the server send DATA again."""
     root, files = make_root(tmp_path, sizes=(1500,))
@@ -353,6 +366,7 @@ def test_tftpd_ignores_duplicate_acks(lab, tmp_path, start_server, tftp_client):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("write")
 def test_tftpd_aborted_upload_leaves_nothing(lab, tmp_path, start_server, tftp_client):
     """An upload whose client vanishes after two blocks: the name never appears, and no
     temporary file stays once the server gives up."""
@@ -383,6 +397,7 @@ def test_tftpd_aborted_upload_leaves_nothing(lab, tmp_path, start_server, tftp_c
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("robustness")
 def test_tftpd_concurrent_transfers(run, lab, tmp_path, start_server, tftp_client):
     """A stalled client delays nobody: 6 downloads and 2 uploads at once finish whole."""
     root, files = make_root(tmp_path, sizes=(100_000,))
@@ -424,6 +439,7 @@ MALFORMED = [b"", b"\x00", b"\x00\x01", b"\x00\x01name-without-end", b"\x00\x01n
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("robustness")
 def test_tftpd_survives_malformed_packets(lab, tmp_path, start_server, tftp_client):
     """Short, unterminated, unknown, misplaced and huge datagrams at the listening port:
     ERROR 4 or silence, never a crash, and the next client is served."""
@@ -449,6 +465,7 @@ def test_tftpd_survives_malformed_packets(lab, tmp_path, start_server, tftp_clie
 
 
 @pytest.mark.points(3)
+@pytest.mark.milestone("loss")
 @pytest.mark.needs("test_tftpd_serves_the_reference_client", "test_tftpd_serves_curl")
 def test_tftpd_through_a_lossy_network(run, lab, tmp_path, start_server, impaired):
     """Downloads through drops, duplicates, reordering and delay reach every client whole:
@@ -476,6 +493,7 @@ def test_tftpd_through_a_lossy_network(run, lab, tmp_path, start_server, impaire
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("loss")
 @pytest.mark.needs("test_tftpd_accepts_uploads_from_curl")
 def test_tftpd_uploads_through_a_lossy_network(run, lab, tmp_path, start_server, impaired):
     """Uploads from curl and atftp through drops, duplicates and reordering arrive whole,
@@ -499,6 +517,7 @@ def test_tftpd_uploads_through_a_lossy_network(run, lab, tmp_path, start_server,
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_tftpd_serves_curl")
 def test_tftpd_block_numbers_wrap(run, lab, tmp_path, start_server):
     """Past block 65,535 the block number wraps to 0: 600,000 bytes in 8-byte blocks."""
@@ -512,6 +531,7 @@ def test_tftpd_block_numbers_wrap(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_valgrind_clean(run, lab, tmp_path, start_server, tftp_client):
     """Under Valgrind: downloads, an upload, an error, a stalled transfer cut by SIGTERM."""
@@ -532,6 +552,7 @@ def test_tftpd_valgrind_clean(run, lab, tmp_path, start_server, tftp_client):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_tftpd_serves_the_reference_client", "test_tftpd_accepts_uploads_from_curl")
 def test_tftpd_robust_io(run, lab, tmp_path, faults):
     """Under fault injection (its datagrams dropped or duplicated as they leave, EINTR and

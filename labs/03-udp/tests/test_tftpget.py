@@ -31,6 +31,7 @@ def only_files(directory, names, what):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("read")
 def test_tftpget_usage(run, lab, tmp_path, start_server):
     """Bad command lines exit 2 with a usage line; a good one fetches the file."""
     root, files = make_root(tmp_path, sizes=(10,))
@@ -47,6 +48,7 @@ def test_tftpget_usage(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("read")
 def test_tftpget_from_the_reference_server(run, lab, tmp_path, start_server):
     """Every size from the reference tftpd: 0, 1, 511, 512, 513, 1024, 70,000 bytes, and a file
     in a sub directory; nothing on stdout."""
@@ -64,6 +66,7 @@ def test_tftpget_from_the_reference_server(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("read")
 def test_tftpget_from_atftpd(run, lab, tmp_path, atftpd_server):
     """Files of 0, 512, 513 and 70,000 bytes from atftpd, a server nobody here wrote."""
     root, files = make_root(tmp_path, sizes=(0, 512, 513, 70_000))
@@ -76,6 +79,7 @@ def test_tftpget_from_atftpd(run, lab, tmp_path, atftpd_server):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("loss")
 @pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_through_a_lossy_network(run, lab, tmp_path, start_server, atftpd_server,
                                          impaired):
@@ -98,6 +102,7 @@ def test_tftpget_through_a_lossy_network(run, lab, tmp_path, start_server, atftp
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("robustness")
 def test_tftpget_reports_server_errors(run, lab, tmp_path, start_server):
     """A missing file: the server's message on stderr, exit 1, LOCAL untouched; an existing
     file then replaces LOCAL."""
@@ -120,6 +125,7 @@ def test_tftpget_reports_server_errors(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("loss")
 def test_tftpget_answers_strangers(run, lab, tmp_path, tftp_scripted_server):
     """A DATA from another port in the middle of a transfer gets ERROR 5 and changes
     nothing: the file from the real transfer arrives whole."""
@@ -160,6 +166,7 @@ def test_tftpget_answers_strangers(run, lab, tmp_path, tftp_scripted_server):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("loss")
 def test_tftpget_incomplete_transfer_leaves_local_untouched(run, lab, tmp_path,
                                                             tftp_scripted_server):
     """A server that goes silent after two blocks: exit 1 after the retries, LOCAL as it
@@ -191,6 +198,7 @@ def test_tftpget_incomplete_transfer_leaves_local_untouched(run, lab, tmp_path,
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("loss")
 def test_tftpget_acks_duplicates_again(run, lab, tmp_path, tftp_scripted_server):
     """A duplicated DATA is ACKed again (its first ACK may be lost) and written once."""
     payload = content(1200, 8)
@@ -219,6 +227,7 @@ def test_tftpget_acks_duplicates_again(run, lab, tmp_path, tftp_scripted_server)
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_block_numbers_wrap(run, lab, tmp_path, start_server):
     """33,600,000 bytes: more than 65,535 blocks of 512, so the block number wraps to 0."""
@@ -236,6 +245,7 @@ def test_tftpget_block_numbers_wrap(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_valgrind_clean(run, lab, tmp_path, start_server):
     """Under Valgrind: a download, a missing file and a silent server, each without a leak
@@ -257,6 +267,7 @@ def test_tftpget_valgrind_clean(run, lab, tmp_path, start_server):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_robust_io(lab, tmp_path, start_server, faults):
     """Under fault injection (its datagrams dropped or duplicated as they leave, EINTR and

@@ -138,6 +138,7 @@ def start_echo(start_server, lab, **kwargs):
 # ---- udpecho --------------------------------------------------------------
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpecho")
 def test_udpecho_usage(run, lab, start_server, journal):
     """Without -p, or with a bad port or argument: exit 2 with a usage line; -p 0 serves."""
     for argv in ([], ["-p"], ["-p", "70000"], ["-p", "-1"], ["-p", "seven"], ["-p", "0", "extra"],
@@ -153,6 +154,7 @@ def test_udpecho_usage(run, lab, start_server, journal):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("udpecho")
 def test_udpecho_echoes_every_size(lab, start_server, journal):
     """Datagrams of 0, 1, 1,472 and 65,507 bytes come back whole, from the server's port."""
     server = start_echo(start_server, lab)
@@ -167,6 +169,7 @@ def test_udpecho_echoes_every_size(lab, start_server, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpecho")
 @pytest.mark.needs("test_udpecho_echoes_every_size")
 def test_udpecho_never_echoes_a_cut_datagram(lab, start_server, journal):
     """65,527 bytes over IPv6 (more than 65,507): no cut echo ever; the next datagram is echoed."""
@@ -189,6 +192,7 @@ def test_udpecho_never_echoes_a_cut_datagram(lab, start_server, journal):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("udpecho")
 def test_udpecho_many_clients(lab, start_server, journal):
     """20 clients, 5 interleaved rounds: each gets back exactly its own datagrams."""
     server = start_echo(start_server, lab)
@@ -212,6 +216,7 @@ def test_udpecho_many_clients(lab, start_server, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpecho")
 def test_udpecho_ipv4_and_ipv6_clients(lab, start_server, journal):
     """One server answers 127.0.0.1 and ::1 clients, each from its own address family."""
     server = start_echo(start_server, lab)
@@ -225,6 +230,7 @@ def test_udpecho_ipv4_and_ipv6_clients(lab, start_server, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpecho")
 @pytest.mark.needs("test_udpecho_echoes_every_size")
 def test_udpecho_survives_a_flood(lab, start_server, journal):
     """A client sends 20,000 datagrams and never reads: the server lives and serves the next."""
@@ -262,6 +268,7 @@ def test_udpecho_survives_a_flood(lab, start_server, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpecho")
 @pytest.mark.needs("test_udpecho_echoes_every_size")
 def test_udpecho_sigint_valgrind_clean(lab, start_server, journal):
     """Under Valgrind, echoes of every size, then SIGINT: exit 0, no errors, leaks or open fds."""
@@ -286,6 +293,7 @@ def test_udpecho_sigint_valgrind_clean(lab, start_server, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpecho")
 @pytest.mark.needs("test_udpecho_echoes_every_size")
 def test_udpecho_robust_io(lab, faults, journal):
     """Injected EINTR, spurious EAGAIN, dropped and doubled sends: every datagram comes back."""
@@ -393,6 +401,7 @@ def shown(opts):
 # ---- udpping --------------------------------------------------------------
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpping")
 def test_udpping_usage(run, lab, start_server, journal):
     """Bad counts, intervals, waits, sizes or arguments exit 2; every option in range works."""
     server = start_server([lab.reference("udpecho"), "-p", "0"])
@@ -417,6 +426,7 @@ def test_udpping_usage(run, lab, start_server, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpping")
 def test_udpping_lookup(private_names, lab, start_server, journal):
     """A name is resolved (echo.test); one that does not exist is `udpping: NAME: why`, exit 1."""
     server = start_server([lab.reference("udpecho"), "-p", "0"])
@@ -435,6 +445,7 @@ def test_udpping_lookup(private_names, lab, start_server, journal):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("udpping")
 @pytest.mark.needs("test_udpping_usage")
 def test_udpping_against_udpecho(run, lab, start_server, journal):
     """4 probes to the reference udpecho: 4 replies, exact format, 0% loss, no idle wait after."""
@@ -453,6 +464,7 @@ def test_udpping_against_udpecho(run, lab, start_server, journal):
 
 
 @pytest.mark.points(2)
+@pytest.mark.milestone("udpping")
 @pytest.mark.needs("test_udpping_usage")
 def test_udpping_probe_format(run, lab, udp_peer, journal):
     """Probes: seq and send time in network order, SIZE bytes, zeros, -i apart; RTT timed here."""
@@ -515,6 +527,7 @@ def test_udpping_probe_format(run, lab, udp_peer, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpping")
 @pytest.mark.needs("test_udpping_usage")
 def test_udpping_no_server(run, lab, journal):
     """Nobody answers: every probe times out, 100% loss, no rtt line, exit 1 with a message."""
@@ -527,6 +540,7 @@ def test_udpping_no_server(run, lab, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpping")
 @pytest.mark.needs("test_udpping_against_udpecho")
 def test_udpping_dropped_packets(run, lab, start_server, impaired, journal):
     """Replies 2 and 4 and probe 5 are lost on the way: exactly those time out, 60% loss."""
@@ -540,6 +554,7 @@ def test_udpping_dropped_packets(run, lab, start_server, impaired, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpping")
 @pytest.mark.needs("test_udpping_against_udpecho")
 def test_udpping_duplicate_replies(run, lab, start_server, impaired, journal):
     """Every reply comes twice, probe 2 reaches the server twice: still 4 of 4, no extra line."""
@@ -553,6 +568,7 @@ def test_udpping_duplicate_replies(run, lab, start_server, impaired, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpping")
 @pytest.mark.needs("test_udpping_against_udpecho")
 def test_udpping_reordered_replies(run, lab, start_server, impaired, journal):
     """Replies 1 and 3 come after 2 and 4: all count, in order, timed from their own probes."""
@@ -574,6 +590,7 @@ def test_udpping_reordered_replies(run, lab, start_server, impaired, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpping")
 @pytest.mark.needs("test_udpping_against_udpecho")
 def test_udpping_late_reply(run, lab, start_server, impaired, journal):
     """Reply 2 comes 225 ms after its wait ended, reply 10 never: both time out, nothing else."""
@@ -591,6 +608,7 @@ def test_udpping_late_reply(run, lab, start_server, impaired, journal):
 
 
 @pytest.mark.points(1)
+@pytest.mark.milestone("udpping")
 @pytest.mark.needs("test_udpping_against_udpecho")
 def test_udpping_ignores_foreign_datagrams(run, lab, udp_peer, journal):
     """Replies forged from another port or address, short ones, unsent sequence numbers: ignored."""

@@ -172,6 +172,7 @@ static void expect_bad_rdata(uint16_t type, const void *rdata, uint16_t rdlength
     ck_assert_msg(why != NULL && why[0] != '\0', "%s: -1 without a reason in *why", what);
 }
 
+// milestone: query
 // points: 1
 START_TEST(dns_encode_query_wire_bytes)
 {
@@ -214,6 +215,7 @@ static char *repeat(char *out, char c, size_t n)
     return out;
 }
 
+// milestone: query
 // points: 1
 START_TEST(dns_encode_query_rejects_bad_names)
 {
@@ -249,6 +251,7 @@ START_TEST(dns_encode_query_rejects_bad_names)
 }
 END_TEST
 
+// milestone: query
 // points: 1
 START_TEST(dns_encode_query_fits_exactly_or_fails_enospc)
 {
@@ -271,6 +274,7 @@ START_TEST(dns_encode_query_fits_exactly_or_fails_enospc)
 }
 END_TEST
 
+// milestone: answers
 // points: 1
 START_TEST(dns_read_name_follows_pointers)
 {
@@ -295,6 +299,7 @@ START_TEST(dns_read_name_follows_pointers)
 }
 END_TEST
 
+// milestone: hostile
 // points: 2
 START_TEST(dns_read_name_refuses_loops)
 {
@@ -317,6 +322,7 @@ START_TEST(dns_read_name_refuses_loops)
 }
 END_TEST
 
+// milestone: hostile
 // points: 1
 START_TEST(dns_read_name_stays_in_bounds)
 {
@@ -355,6 +361,7 @@ START_TEST(dns_read_name_stays_in_bounds)
 }
 END_TEST
 
+// milestone: answers
 // points: 1
 START_TEST(dns_names_and_txt_escape_like_dig)
 {
@@ -380,6 +387,7 @@ START_TEST(dns_names_and_txt_escape_like_dig)
 }
 END_TEST
 
+// milestone: answers
 // points: 2
 START_TEST(dns_parse_and_format_real_answers)
 {
@@ -423,6 +431,7 @@ START_TEST(dns_parse_and_format_real_answers)
 }
 END_TEST
 
+// milestone: hostile
 // points: 1
 START_TEST(dns_parse_rr_refuses_truncated_records)
 {
@@ -472,6 +481,7 @@ START_TEST(dns_parse_rr_refuses_truncated_records)
 }
 END_TEST
 
+// milestone: answers
 // points: 1
 START_TEST(dns_format_rr_checks_rdata)
 {
@@ -500,6 +510,7 @@ START_TEST(dns_format_rr_checks_rdata)
 }
 END_TEST
 
+// milestone: query
 // points: 1
 START_TEST(dns_match_reply_accepts_only_the_answer)
 {
@@ -549,6 +560,7 @@ START_TEST(dns_match_reply_accepts_only_the_answer)
 }
 END_TEST
 
+// milestone: retries
 // points: 1
 START_TEST(dns_header_tc_and_error_replies)
 {

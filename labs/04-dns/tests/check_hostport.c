@@ -77,6 +77,7 @@ static void rejects(const char *s, const char *def)
 
 /* ---- parsing ------------------------------------------------------------ */
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_parse_name_and_port)
 {
@@ -89,6 +90,7 @@ START_TEST(hostport_parse_name_and_port)
 }
 END_TEST
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_parse_ipv6_in_brackets)
 {
@@ -101,6 +103,7 @@ START_TEST(hostport_parse_ipv6_in_brackets)
 }
 END_TEST
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_parse_default_port_and_service_names)
 {
@@ -116,6 +119,7 @@ START_TEST(hostport_parse_default_port_and_service_names)
 }
 END_TEST
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_parse_rejects_empty_host_or_port)
 {
@@ -132,6 +136,7 @@ START_TEST(hostport_parse_rejects_empty_host_or_port)
 }
 END_TEST
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_parse_rejects_bad_ports)
 {
@@ -154,6 +159,7 @@ START_TEST(hostport_parse_rejects_bad_ports)
 }
 END_TEST
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_parse_rejects_ipv6_without_brackets)
 {
@@ -171,6 +177,7 @@ START_TEST(hostport_parse_rejects_ipv6_without_brackets)
 }
 END_TEST
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_parse_rejects_malformed_text)
 {
@@ -202,6 +209,7 @@ START_TEST(hostport_parse_rejects_malformed_text)
 }
 END_TEST
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_parse_respects_lengths)
 {
@@ -286,6 +294,7 @@ static void formats(const void *sa, socklen_t len, const char *want)
                   r, HOSTPORT_ADDRSTRLEN, out);
 }
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_format_ipv4_and_ipv6)
 {
@@ -311,6 +320,7 @@ START_TEST(hostport_format_ipv4_and_ipv6)
 }
 END_TEST
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_format_refuses_what_it_cannot_show)
 {
@@ -450,6 +460,7 @@ static void check_connected(int fd, unsigned port, const char *what)
     ck_assert_msg(fcntl(fd, F_GETFD) & FD_CLOEXEC, "%s: the socket lacks FD_CLOEXEC", what);
 }
 
+// milestone: connect
 // points: 1
 START_TEST(hostport_connect_tries_each_address_in_order)
 {
@@ -517,6 +528,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+// milestone: connect
 // points: 1
 START_TEST(hostport_connect_bounds_a_silent_address)
 {

@@ -55,6 +55,7 @@ static void guard_teardown(void)
     munmap(guarded, (size_t)page * 2);
 }
 
+// milestone: url
 // points: 2
 START_TEST(url_stops_at_terminating_nul)
 {
@@ -81,6 +82,7 @@ START_TEST(url_stops_at_terminating_nul)
 }
 END_TEST
 
+// milestone: url
 // points: 1
 START_TEST(url_bracket_edge_cases)
 {
@@ -95,6 +97,7 @@ START_TEST(url_bracket_edge_cases)
 }
 END_TEST
 
+// milestone: url
 // points: 1
 START_TEST(url_path_limit_counts_added_slash_not_fragment)
 {
@@ -126,6 +129,7 @@ START_TEST(url_path_limit_counts_added_slash_not_fragment)
 }
 END_TEST
 
+// milestone: url
 // points: 1
 START_TEST(url_resolve_rejects_what_is_not_a_path)
 {
@@ -152,6 +156,7 @@ START_TEST(url_resolve_rejects_what_is_not_a_path)
 }
 END_TEST
 
+// milestone: url
 // points: 1
 START_TEST(url_host_header_exact_fit)
 {

@@ -10,6 +10,7 @@
 
 #include "http.h"
 
+// milestone: parser
 // points: 1
 START_TEST(http_scan_end_split_across_reads)
 {
@@ -24,6 +25,7 @@ START_TEST(http_scan_end_split_across_reads)
 }
 END_TEST
 
+// milestone: parser
 // points: 2
 START_TEST(http_decode_keeps_plus_and_case_of_escapes)
 {

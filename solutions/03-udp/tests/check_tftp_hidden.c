@@ -13,6 +13,7 @@
 #include "check_fence.h"
 #include "tftp.h"
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_request_corners)
 {
@@ -46,6 +47,7 @@ START_TEST(tftp_request_corners)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_data_in_place)
 {
@@ -73,6 +75,7 @@ START_TEST(tftp_data_in_place)
 }
 END_TEST
 
+// milestone: packets
 // points: 1
 START_TEST(tftp_error_corners)
 {

@@ -28,6 +28,7 @@ static size_t labels(uint8_t *buf, const int *lengths, size_t n)
     return at;
 }
 
+// milestone: hostile
 // points: 1
 START_TEST(dns_hidden_name_limits)
 {
@@ -123,6 +124,7 @@ static void expect_line(const uint8_t *buf, size_t len, const char *want)
                   "\"%s\" in %zd bytes (no room for the NUL): expected -1", want, n);
 }
 
+// milestone: answers
 // points: 1
 START_TEST(dns_hidden_format_corners)
 {

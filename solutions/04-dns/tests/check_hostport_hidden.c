@@ -43,6 +43,7 @@ static void rejects(const char *s)
                   "hostport_parse(\"%s\"): expected -1 with a reason, got %d", s, r);
 }
 
+// milestone: hostport
 // points: 1
 START_TEST(hostport_hidden_zones_edges_and_lookup_failure)
 {
