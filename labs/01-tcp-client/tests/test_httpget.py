@@ -31,10 +31,12 @@ def fetch_ok(run, lab, url, expected, *args, what="the body httpget wrote to std
 @pytest.mark.points(2)
 @pytest.mark.milestone("request")
 def test_httpget_usage(run, lab, scripted_server):
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
     """Bad command lines exit 2 with a usage line; a good one works."""
     for argv in ([], ["-x", "http://127.0.0.1/"], ["ftp://127.0.0.1/"], ["http://[::1/"],
                  ["-t", "0", "http://127.0.0.1/"], ["http://a/", "http://b/"]):
-        result = run([lab.program("httpget"), *argv])
+        result = run([lab.program("httpget"), *argv],
+                     label=f"httpget {' '.join(map(str, argv)) or '(no arguments)'}"[:100])
         expect_exit(result, 2, hint="Unknown options, a missing or malformed URL and a bad -t "
                     "are usage errors: a message and the usage line on stderr, exit 2.")
         expect_stderr_line(result, "usage")
@@ -72,6 +74,7 @@ def docroot_with(tmp_path, name, size):
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
 def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
     """A real server (Python's http.server): a 1 MiB binary file, byte for byte."""
     docroot, data = docroot_with(tmp_path, "blob.bin", 1 << 20)
     server = python_http_server(docroot)
@@ -81,6 +84,7 @@ def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
 def test_httpget_nginx(run, lab, tmp_path, nginx_server):
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
     """A real server (nginx): a 4 MiB file, then its 404 for a missing one."""
     docroot, data = docroot_with(tmp_path, "big.bin", 4 << 20)
     server = nginx_server(docroot)
@@ -93,6 +97,7 @@ def test_httpget_nginx(run, lab, tmp_path, nginx_server):
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
 def test_httpget_trickled_response(run, lab, scripted_server):
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
     """The response arrives one byte per segment."""
     _, url, _ = serve(scripted_server, http_response(body=BODY), chunk=1)
     fetch_ok(run, lab, url + "/", BODY)
@@ -101,6 +106,7 @@ def test_httpget_trickled_response(run, lab, scripted_server):
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
 def test_httpget_bare_lf_headers(run, lab, scripted_server):
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
     """Header lines ending in a bare LF are accepted."""
     _, url, _ = serve(scripted_server, http_response(body=BODY, eol=b"\n"))
     fetch_ok(run, lab, url + "/", BODY)
@@ -109,6 +115,7 @@ def test_httpget_bare_lf_headers(run, lab, scripted_server):
 @pytest.mark.points(2)
 @pytest.mark.milestone("body")
 def test_httpget_no_content_length(run, lab, scripted_server):
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
     """Without Content-Length the body runs until the server closes."""
     body = os.urandom(300_000)
     _, url, _ = serve(scripted_server, http_response(body=body, content_length=False))
@@ -118,6 +125,7 @@ def test_httpget_no_content_length(run, lab, scripted_server):
 @pytest.mark.points(3)
 @pytest.mark.milestone("body")
 def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
     """A body shorter than its Content-Length is an error, and -o leaves no file."""
     body = os.urandom(10_000)
     downloads = tmp_path / "downloads"
@@ -143,6 +151,7 @@ def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
 @pytest.mark.points(3)
 @pytest.mark.milestone("body")
 def test_httpget_error_status(run, lab, scripted_server):
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
     """404 and 500 exit 1 with `server returned CODE REASON`; nothing on stdout."""
     for status, reason in ((404, "Not Found"), (500, "Internal Server Error")):
         _, url, _ = serve(scripted_server, http_response(status, reason, body=b"error page\n"))
@@ -220,6 +229,7 @@ def test_httpget_follows_redirects(run, lab, scripted_server):
     expect_stderr_line(result, "server returned 301")
 
 
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def _two_step(first, second):
     """A handler answering the first connection with `first`, later ones with `second`."""
     calls = []
@@ -232,6 +242,7 @@ def _two_step(first, second):
     return handler
 
 
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 @pytest.mark.points(2)
 @pytest.mark.milestone("timeouts")
 def test_httpget_ipv6(run, lab, scripted_server):
@@ -286,6 +297,7 @@ def test_httpget_robust_io_nginx(lab, tmp_path, nginx_server, faults):
     docroot, data = docroot_with(tmp_path, "big.bin", 4 << 20)
     server = nginx_server(docroot)
     result = faults().run([lab.program("httpget"), f"http://127.0.0.1:{server.port}/big.bin"],
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
                           timeout=20)
     expect_exit(result, 0, hint=ROBUST_HINT)
     expect_bytes(result.stdout, data, "the body httpget wrote to stdout", ROBUST_HINT)
@@ -304,3 +316,6 @@ def test_httpget_robust_io_output_file(lab, scripted_server, tmp_path, faults):
     expect_exit(result, 0, hint=ROBUST_HINT)
     expect_bytes(out.read_bytes() if out.exists() else b"", body, "the contents of FILE",
                  ROBUST_HINT)
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")

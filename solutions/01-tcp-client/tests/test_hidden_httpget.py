@@ -15,6 +15,7 @@ def serve(scripted_server, reply):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_header_too_large(run, lab, scripted_server):
     """More than 64 KiB of response head is refused; a long but legal head is fine."""
     legal = http_response(body=BODY, headers=[("X-Pad", "a" * 1000)] * 50)  # ~50 KiB
@@ -29,6 +30,7 @@ def test_httpget_header_too_large(run, lab, scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("timeouts")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_too_many_redirects(run, lab, scripted_server):
     """Five redirects are followed; a sixth is an error."""
     def chain(hops):
@@ -53,6 +55,7 @@ def test_httpget_too_many_redirects(run, lab, scripted_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("body")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_stops_at_content_length(run, lab, scripted_server):
     """Bytes after Content-Length are not body, and mixed CRLF/LF heads parse."""
     reply = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\nContent-Length: 9\r\n\n"
