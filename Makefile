@@ -18,7 +18,7 @@ PACKAGES := build-essential pkg-config check valgrind util-linux \
 
 RUNS   ?= 20
 
-.PHONY: help setup build grade test selftest validate notes slides soak bench-grading clean
+.PHONY: help setup build grade test selftest validate notes demos slides soak bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "  make grade [LAB=01] [K=test_name] [IMPL=labs|solutions|DIR] [FAULT_SEED=N]"
 	@echo "                          grade labs/ (or IMPL) and print the report"
 	@echo "  make slides             build the lecture notes to slides/html/"
+	@echo "  make demos              run the notes' demos, check the decks quote them right"
 	@echo "  make soak [RUNS=20]     grade the references RUNS times (half under load): 0 differences"
 	@echo "  make bench-grading      time the grading of every lab (target: under 60 s)"
 	@echo "  make clean              remove everything built"
@@ -68,6 +69,9 @@ validate:
 
 notes:
 	$(PYTHON) slides/build.py --check-code slides/[0-9]*.md
+
+demos:
+	$(PYTHON) slides/demos/check_demos.py
 
 slides:
 	$(PYTHON) slides/build.py --out slides/html slides/[0-9]*.md
