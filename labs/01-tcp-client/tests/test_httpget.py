@@ -30,8 +30,8 @@ def fetch_ok(run, lab, url, expected, *args, what="the body httpget wrote to std
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("request")
-def test_httpget_usage(run, lab, scripted_server):
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_usage(run, lab, scripted_server):
     """Bad command lines exit 2 with a usage line; a good one works."""
     for argv in ([], ["-x", "http://127.0.0.1/"], ["ftp://127.0.0.1/"], ["http://[::1/"],
                  ["-t", "0", "http://127.0.0.1/"], ["http://a/", "http://b/"]):
@@ -73,8 +73,8 @@ def docroot_with(tmp_path, name, size):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
-def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
     """A real server (Python's http.server): a 1 MiB binary file, byte for byte."""
     docroot, data = docroot_with(tmp_path, "blob.bin", 1 << 20)
     server = python_http_server(docroot)
@@ -83,8 +83,8 @@ def test_httpget_python_http_server(run, lab, tmp_path, python_http_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
-def test_httpget_nginx(run, lab, tmp_path, nginx_server):
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_nginx(run, lab, tmp_path, nginx_server):
     """A real server (nginx): a 4 MiB file, then its 404 for a missing one."""
     docroot, data = docroot_with(tmp_path, "big.bin", 4 << 20)
     server = nginx_server(docroot)
@@ -96,8 +96,8 @@ def test_httpget_nginx(run, lab, tmp_path, nginx_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
-def test_httpget_trickled_response(run, lab, scripted_server):
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_trickled_response(run, lab, scripted_server):
     """The response arrives one byte per segment."""
     _, url, _ = serve(scripted_server, http_response(body=BODY), chunk=1)
     fetch_ok(run, lab, url + "/", BODY)
@@ -105,8 +105,8 @@ def test_httpget_trickled_response(run, lab, scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
-def test_httpget_bare_lf_headers(run, lab, scripted_server):
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_bare_lf_headers(run, lab, scripted_server):
     """Header lines ending in a bare LF are accepted."""
     _, url, _ = serve(scripted_server, http_response(body=BODY, eol=b"\n"))
     fetch_ok(run, lab, url + "/", BODY)
@@ -114,8 +114,8 @@ def test_httpget_bare_lf_headers(run, lab, scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("body")
-def test_httpget_no_content_length(run, lab, scripted_server):
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_no_content_length(run, lab, scripted_server):
     """Without Content-Length the body runs until the server closes."""
     body = os.urandom(300_000)
     _, url, _ = serve(scripted_server, http_response(body=body, content_length=False))
@@ -124,8 +124,8 @@ def test_httpget_no_content_length(run, lab, scripted_server):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("body")
-def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
     """A body shorter than its Content-Length is an error, and -o leaves no file."""
     body = os.urandom(10_000)
     downloads = tmp_path / "downloads"
@@ -150,8 +150,8 @@ def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("body")
-def test_httpget_error_status(run, lab, scripted_server):
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_error_status(run, lab, scripted_server):
     """404 and 500 exit 1 with `server returned CODE REASON`; nothing on stdout."""
     for status, reason in ((404, "Not Found"), (500, "Internal Server Error")):
         _, url, _ = serve(scripted_server, http_response(status, reason, body=b"error page\n"))
@@ -167,6 +167,7 @@ def test_httpget_error_status(run, lab, scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("servers")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_garbage_response(run, lab, scripted_server):
     """A response that is not HTTP is a protocol error (exit 1, `malformed`)."""
     for reply in (b"HELLO THERE\r\n\r\n", b"HTTP/1.0 2x0 OK\r\n\r\n", b"HTTP/1.0 200 OK\r\nno colon\r\n\r\n"):
@@ -179,6 +180,7 @@ def test_httpget_garbage_response(run, lab, scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("timeouts")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_timeout(run, lab, scripted_server):
     """-t bounds the wait: a silent server gives `timed out`, exit 1."""
     _, url, _ = serve(scripted_server, http_response(body=BODY))
@@ -191,6 +193,7 @@ def test_httpget_timeout(run, lab, scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("body")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_output_file(run, lab, scripted_server, tmp_path):
     """-o FILE writes the body to FILE, nothing to stdout, no stray files."""
     body = os.urandom(500_000)
@@ -214,6 +217,7 @@ def redirect(status, location):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("timeouts")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_follows_redirects(run, lab, scripted_server):
     """-L follows an absolute and a path-only Location; without -L a 302 is an error."""
     final, final_url, _ = serve(scripted_server, http_response(body=BODY))
@@ -229,7 +233,6 @@ def test_httpget_follows_redirects(run, lab, scripted_server):
     expect_stderr_line(result, "server returned 301")
 
 
-@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def _two_step(first, second):
     """A handler answering the first connection with `first`, later ones with `second`."""
     calls = []
@@ -242,9 +245,9 @@ def _two_step(first, second):
     return handler
 
 
-@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 @pytest.mark.points(2)
 @pytest.mark.milestone("timeouts")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_ipv6(run, lab, scripted_server):
     """http://[::1]:PORT/ connects over IPv6 and sends Host: [::1]:PORT."""
     server, url, requests = serve(scripted_server, http_response(body=BODY), family=socket.AF_INET6)
@@ -257,6 +260,7 @@ def test_httpget_ipv6(run, lab, scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("valgrind")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_valgrind_clean(run, lab, scripted_server, tmp_path):
     """Under Valgrind: clean on a download to a file, on a 404 and on a truncated body."""
     body = os.urandom(200_000)
@@ -297,7 +301,6 @@ def test_httpget_robust_io_nginx(lab, tmp_path, nginx_server, faults):
     docroot, data = docroot_with(tmp_path, "big.bin", 4 << 20)
     server = nginx_server(docroot)
     result = faults().run([lab.program("httpget"), f"http://127.0.0.1:{server.port}/big.bin"],
-@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
                           timeout=20)
     expect_exit(result, 0, hint=ROBUST_HINT)
     expect_bytes(result.stdout, data, "the body httpget wrote to stdout", ROBUST_HINT)
@@ -316,6 +319,3 @@ def test_httpget_robust_io_output_file(lab, scripted_server, tmp_path, faults):
     expect_exit(result, 0, hint=ROBUST_HINT)
     expect_bytes(out.read_bytes() if out.exists() else b"", body, "the contents of FILE",
                  ROBUST_HINT)
-@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
-@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
-@pytest.mark.needs("test_httpget_sends_request_and_prints_body")

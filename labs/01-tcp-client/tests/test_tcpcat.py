@@ -192,6 +192,7 @@ def test_tcpcat_connection_reset(run, lab, scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("valgrind")
+@pytest.mark.needs("test_tcpcat_sends_input_and_half_closes")
 def test_tcpcat_valgrind_clean(run, lab, scripted_server):
     """Under Valgrind: no memory errors, leaks or open descriptors, on success and on failure."""
     result = transfer(run, lab, scripted_server, b"x" * 100_000, valgrind=True)
@@ -213,4 +214,3 @@ def test_tcpcat_robust_io(lab, scripted_server, faults):
     data = os.urandom(300_000)
     transfer(None, lab, scripted_server, data, payload=os.urandom(1 << 16),
              runner_run=faults(rate=100).run)
-@pytest.mark.needs("test_tcpcat_sends_input_and_half_closes")
