@@ -9,7 +9,7 @@
  *     if (fd == -1)
  *         die_errno("socket");            // tcpcat: socket: Too many open files
  *     if (rc != 0)
- *         die_gai(rc, "lookup %s", host); // tcpcat: lookup x: Name or service not known
+ *         die_gai(rc, "%s", host);        // tcpcat: x: Name or service not known
  *
  * Exit codes follow the course contract: 1 for a runtime failure, 2 for a
  * usage error (die_usage).

@@ -60,7 +60,8 @@ def test_tftpd_usage(run, lab, tmp_path, start_server):
     root, files = make_root(tmp_path, sizes=(1,))
     for argv in (["-x"], ["-p", "70000", "-r", root], ["-p", "0"], ["-r", root],
                  ["-p", "0", "-r", root, "-T", "0"], ["-p", "0", "-r", root, "extra"]):
-        result = run([lab.program("tftpd"), *argv])
+        result = run([lab.program("tftpd"), *argv],
+                     label=f"tftpd {' '.join(map(str, argv)) or '(no arguments)'}"[:100])
         expect_exit(result, 2, hint="A bad or missing option: message, usage line, exit 2.")
         expect_stderr_line(result, "usage")
     result = run([lab.program("tftpd"), "-p", "0", "-r", tmp_path / "missing"])

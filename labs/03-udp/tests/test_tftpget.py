@@ -38,7 +38,8 @@ def test_tftpget_usage(run, lab, tmp_path, start_server):
     for argv in ([], ["127.0.0.1", "69", "a"], ["-T", "0", "127.0.0.1", "69", "a", "b"],
                  ["-x", "127.0.0.1", "69", "a", "b"], ["127.0.0.1", "70000", "a", "b"],
                  ["127.0.0.1", "69", "a", "b", "c"]):
-        result = run([lab.program("tftpget"), *argv])
+        result = run([lab.program("tftpget"), *argv],
+                     label=f"tftpget {' '.join(map(str, argv)) or '(no arguments)'}"[:100])
         expect_exit(result, 2, hint="A bad command line: message, usage line, exit 2.")
         expect_stderr_line(result, "usage")
     server = reference_server(start_server, lab, root)

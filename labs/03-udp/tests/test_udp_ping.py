@@ -143,7 +143,8 @@ def test_udpecho_usage(run, lab, start_server, journal):
     """Without -p, or with a bad port or argument: exit 2 with a usage line; -p 0 serves."""
     for argv in ([], ["-p"], ["-p", "70000"], ["-p", "-1"], ["-p", "seven"], ["-p", "0", "extra"],
                  ["-x", "-p", "0"]):
-        result = run([lab.program("udpecho"), *argv])
+        result = run([lab.program("udpecho"), *argv],
+                     label=f"udpecho {' '.join(map(str, argv)) or '(no arguments)'}"[:100])
         expect_exit(result, 2, hint="-p PORT is required, 0 to 65535; anything else is a usage "
                     "error: a message and a usage line on stderr, exit 2.")
         expect_stderr_line(result, "usage")
@@ -412,7 +413,8 @@ def test_udpping_usage(run, lab, start_server, journal):
                  ["-W", "0", "127.0.0.1", port], ["-W", "3600001", "127.0.0.1", port],
                  ["-s", "11", "127.0.0.1", port], ["-s", "65508", "127.0.0.1", port],
                  ["-q", "127.0.0.1", port], ["-c"]):
-        result = run([lab.program("udpping"), *argv])
+        result = run([lab.program("udpping"), *argv],
+                     label=f"udpping {' '.join(map(str, argv)) or '(no arguments)'}"[:100])
         expect_exit(result, 2, hint="Check every option's range (see the handout) and that "
                     "exactly HOST and PORT follow; then a message and a usage line, exit 2.")
         expect_stderr_line(result, "usage")

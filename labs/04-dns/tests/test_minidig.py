@@ -71,7 +71,8 @@ def test_minidig_usage(run, lab, dnsmasq_server):
                  ["a.test", "b.test"], ["@127.0.0.1", "@::1", "x.test"], ["@", "x.test"],
                  ["@not-an-address", "x.test"], ["@127.0.0.1"], ["@127.0.0.1", "a..b"],
                  ["@127.0.0.1", "x" * 64 + ".test"]):
-        result = run([lab.program("minidig"), *argv])
+        result = run([lab.program("minidig"), *argv],
+                     label=f"minidig {' '.join(map(str, argv)) or '(no arguments)'}"[:100])
         expect_exit(result, 2, hint="A bad command line: a message, the usage line, exit 2.")
         expect_stderr_line(result, "usage")
     for argv in (["@127.0.0.1", "-p", str(zone.port), f"www.{ZONE}"],

@@ -91,7 +91,8 @@ def addresses(runner, host, port="80", family="any"):
 
 
 def resolve(runner, lab, *args, timeout=10, valgrind=False):
-    return runner.run([lab.program("resolve"), *args], timeout=timeout, valgrind=valgrind)
+    return runner.run([lab.program("resolve"), *args], timeout=timeout, valgrind=valgrind,
+                      label=f"resolve {' '.join(map(str, args)) or '(no arguments)'}"[:100])
 
 
 def expect_lines(result, expected, what, hint=LIST_HINT):
@@ -114,9 +115,19 @@ def first_line_difference(got, expected):
     return "the output does not end with a newline"
 
 
+LOOKUP_FAILED_HINT = ("The C library, asked with the handout's hints (SOCK_STREAM, the family "
+                      "of -4/-6 or AF_UNSPEC, no flags), finds {n} here, but your lookup failed "
+                      "(its message is on stderr). AI_ADDRCONFIG is the usual cause: on a machine "
+                      "whose only addresses are loopback, as in the grader, it makes every -4 and "
+                      "-6 lookup fail and hides ::1. Set ai_flags to 0.")
+
+
 def expect_listing(runner, lab, args, expected, what, hint=LIST_HINT):
     result = resolve(runner, lab, *args)
-    expect_exit(result, 0, what)
+    failed_lookup = (result.returncode == 1 and not result.timed_out and bool(expected)
+                     and not result.stdout_text)
+    n = f"{len(expected)} address{'es' if len(expected) > 1 else ''}"
+    expect_exit(result, 0, what, LOOKUP_FAILED_HINT.format(n=n) if failed_lookup else "")
     expect_lines(result, expected, what, hint)
     return result
 

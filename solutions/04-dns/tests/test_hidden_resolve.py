@@ -43,7 +43,13 @@ def expect_listing(runner, lab, args, host, port, what):
     family = {"-4": "4", "-6": "6"}.get(args[0], "any")
     expected = libc(runner, host, port, family)["addresses"]
     result = runner.run([lab.program("resolve"), *args])
-    expect_exit(result, 0, what)
+    lookup_failed = result.returncode == 1 and not result.timed_out and not result.stdout_text
+    expect_exit(result, 0, what, "The C library, asked with the handout's hints (SOCK_STREAM, "
+                "the family of -4/-6 or AF_UNSPEC, no flags), finds "
+                f"{len(expected)} address(es) here, but your lookup failed (its message is on "
+                "stderr). AI_ADDRCONFIG is the usual cause: on a machine whose only addresses "
+                "are loopback it makes every -4 and -6 lookup fail. Set ai_flags to 0."
+                if lookup_failed else "")
     got = result.stdout_text.splitlines()
     if got != expected:
         raise Mismatch(what, "\n".join(expected), "\n".join(got) or "(nothing)",
