@@ -101,6 +101,32 @@ def test_poll_names_the_descriptors_it_waits_for(compiled):
             f"blocked in poll() on fd 3 (for reading): TCP socket listening on 127.0.0.1:{port}")
 
 
+def test_select_and_epoll_name_the_descriptors_they_wait_for(compiled):
+    with started([compiled("hang"), "select"]) as proc:
+        port = ready_port(proc)
+        call = settled_call(proc.pid, ("select", "pselect6"))
+        assert where_blocked(proc.pid).render() == (
+            f"blocked in {call}() on fd 3 (for reading): TCP socket listening on 127.0.0.1:{port}")
+    with started([compiled("hang"), "epoll"]) as proc:
+        port = ready_port(proc)
+        call = settled_call(proc.pid, ("epoll_wait", "epoll_pwait"))
+        assert where_blocked(proc.pid).render() == (
+            f"blocked in {call}() on fd 4: an epoll instance watching fd 3 "
+            f"(TCP socket listening on 127.0.0.1:{port})")
+
+
+def settled_call(pid, calls) -> str:
+    """Which of calls (the C library may use either) the program waits in."""
+    seen = []
+
+    def done():
+        seen[:] = [t.syscall for t in where_blocked(pid).threads]
+        return len(seen) == 1 and seen[0] in calls
+
+    assert timing.wait_until(done, 10), seen
+    return seen[0]
+
+
 def test_recvfrom_on_a_udp_socket(compiled):
     with started([compiled("hang"), "udp"]) as proc:
         port = ready_port(proc)

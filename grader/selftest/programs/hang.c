@@ -5,6 +5,8 @@
  *     read PORT  connects to 127.0.0.1:PORT and reads until end of file
  *     accept     listens on 127.0.0.1 and accepts; nobody ever connects
  *     poll       listens and polls the listening socket without a timeout
+ *     select     the same with select
+ *     epoll      the same with epoll
  *     udp        receives datagrams on a bound UDP socket; none ever come
  *     threads    a worker thread accepts while the main thread joins it
  *     fork       a child waits for a signal while its parent waits for it
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +91,23 @@ int main(int argc, char **argv)
         ready(port);
         return poll(&p, 1, -1) < 0;
     }
+    if (strcmp(mode, "select") == 0) {
+        int fd = bound(SOCK_STREAM, &port);
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(fd, &readable);
+        ready(port);
+        return select(fd + 1, &readable, NULL, NULL, NULL) < 0;
+    }
+    if (strcmp(mode, "epoll") == 0) {
+        int fd = bound(SOCK_STREAM, &port);
+        int ep = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+        if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+            fail("epoll");
+        ready(port);
+        return epoll_wait(ep, &ev, 1, -1) < 0;
+    }
     if (strcmp(mode, "udp") == 0) {
         int fd = bound(SOCK_DGRAM, &port);
         ready(port);
@@ -111,6 +132,6 @@ int main(int argc, char **argv)
         ready(0);
         return waitpid(child, NULL, 0) < 0;
     }
-    fprintf(stderr, "usage: hang read PORT|accept|poll|udp|threads|fork\n");
+    fprintf(stderr, "usage: hang read PORT|accept|poll|select|epoll|udp|threads|fork\n");
     return 2;
 }
