@@ -13,6 +13,7 @@
  * kernel's own limit (tcp_syn_retries) does, which takes over two minutes.
  */
 #include "demo.h"
+#include <netinet/tcp.h>
 
 static int read_sysctl(const char *path)
 {
