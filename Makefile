@@ -14,11 +14,12 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3 python3-pytest python3-pytest-xdist python3-pytest-timeout \
             python3-markdown iproute2 curl nginx-light wrk strace netcat-openbsd \
-            atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils
+            atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils \
+            clang libclang-rt-14-dev
 
 RUNS   ?= 20
 
-.PHONY: help setup build grade test selftest validate notes demos slides soak bench-grading clean
+.PHONY: help setup build grade test selftest validate notes demos slides soak bench-grading fuzz clean
 .DEFAULT_GOAL := help
 
 help:
@@ -34,6 +35,8 @@ help:
 	@echo "  make demos              run the notes' demos, check the decks quote them right"
 	@echo "  make soak [RUNS=20]     grade the references RUNS times (half under load): 0 differences"
 	@echo "  make bench-grading      time the grading of every lab (target: under 60 s)"
+	@echo "  make fuzz [LAB=01] [SECONDS=60] [IMPL=solutions|labs]"
+	@echo "                          fuzz every parser, SECONDS each, one per core"
 	@echo "  make clean              remove everything built"
 	@echo
 	@echo "labs: $(LABS)"
@@ -81,6 +84,12 @@ soak:
 
 bench-grading:
 	$(PYTHON) grader/bench_grading.py
+
+# The references unless IMPL is given (IMPL=labs: the skeletons).
+FUZZ_IMPL = $(if $(filter command line environment,$(origin IMPL)),$(IMPL),solutions)
+fuzz:
+	$(PYTHON) grader/fuzz.py --impl $(FUZZ_IMPL) $(if $(LAB),--lab $(LAB)) \
+	    $(if $(SECONDS),--seconds $(SECONDS))
 
 clean:
 	@for lab in $(LABS); do \

@@ -83,3 +83,4 @@ help:
 	@echo "make SAN=1    build with AddressSanitizer and UBSan"
 
 -include $(DEPS)
+-include $(COMMON_DIR)/fuzz.mk
