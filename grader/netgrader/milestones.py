@@ -87,6 +87,37 @@ def check_file_milestones(text: str) -> dict[str, str | None]:
     return {test: name or file_default for test, name in found.items()}
 
 
+
+_CHECKS = re.compile(r"^\s*//\s*checks:\s*(.*?)\s*$")
+_KEY = re.compile(r"^\s*//\s*\w+:")
+
+
+def check_file_descriptions(text: str) -> dict[str, str]:
+    """Test name -> what it checks, in words, for the Check tests that have
+    a `// checks: ...` comment (continued on the next `//` lines) among the
+    comment lines just above their START_TEST. Hidden tests have one: their
+    source is not given to students, so a failure quotes it instead."""
+    lines = text.splitlines()
+    found = {}
+    for match in _TEST.finditer(text):
+        j = text.count("\n", 0, match.start()) - 1
+        block = []
+        while j >= 0 and _COMMENT.match(lines[j]):
+            block.insert(0, lines[j])
+            j -= 1
+        words = None
+        for line in block:
+            m = _CHECKS.match(line)
+            if m:
+                words = [m.group(1)]
+            elif words is not None and not _KEY.match(line):
+                words.append(line.strip().lstrip("/").strip())
+            elif words is not None:
+                break
+        if words:
+            found[match.group(1)] = " ".join(w for w in words if w)
+    return found
+
 def python_file_milestones(path: Path) -> dict[str, tuple[str | None, int | None]]:
     """Test name -> (milestone, points) for every test function of a file,
     read from its decorators (and a module-level `pytestmark`), without

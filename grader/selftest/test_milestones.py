@@ -50,3 +50,19 @@ def test_every_test_has_a_milestone_and_the_handout_lists_it(lab):
     actual = {name: (points, public.get(name, 0)) for name, points in totals.items()}
     assert table == actual, (f"labs/{lab}/README.md's milestone table (M=name: points "
                              f"(public)) says {table}; the tests say {actual}")
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_hidden_check_tests_say_what_they_check(lab):
+    """A hidden test's source is not given to students: its failure quotes
+    the `// checks:` words above it instead."""
+    from netgrader.checkc import parse_check_file
+    from netgrader.milestones import check_file_descriptions
+
+    missing = []
+    for f in sorted((ROOT / "solutions" / lab / "tests").glob("check_*.c")):
+        text = f.read_text()
+        described = check_file_descriptions(text)
+        missing += [f"{f.name}::{name}" for name, _, _ in parse_check_file(text)
+                    if name not in described]
+    assert not missing, f"hidden Check tests without a `// checks:` description: {missing}"

@@ -23,7 +23,7 @@
 
 #include "url.h"
 /* Hidden tests live only in the course tree, beside labs/. */
-#include "../../../labs/01-tcp-client/tests/url_expect.h"
+#include "url_expect.h" /* from the public tests (labs/01-tcp-client/tests) */
 
 /*
  * Two pages, the second one unreadable: a string copied so that its NUL is
@@ -55,6 +55,9 @@ static void guard_teardown(void)
     munmap(guarded, (size_t)page * 2);
 }
 
+// checks: url_parse and url_resolve read nothing past the NUL that ends their string: each URL is
+//    placed so that its NUL is the last readable byte of memory, and a read beyond it crashes the
+//    test (the valid ones must still parse)
 // milestone: url
 // points: 2
 START_TEST(url_stops_at_terminating_nul)
@@ -73,15 +76,22 @@ START_TEST(url_stops_at_terminating_nul)
     EXPECT_CODE(at_page_end("http://[::1]:"), URL_EPORT);
 
     struct url base = make_url("h", "80", "/"), out;
-    ck_assert_int_eq(url_resolve(&base, at_page_end("/"), &out), URL_OK);
-    ck_assert_str_eq(out.path, "/");
-    ck_assert_int_eq(url_resolve(&base, at_page_end("http://g"), &out), URL_OK);
-    ck_assert_str_eq(out.host, "g");
-    ck_assert_int_ne(url_resolve(&base, at_page_end("h"), &out), URL_OK);
+    int rc = url_resolve(&base, at_page_end("/"), &out);
+    ck_assert_msg(rc == URL_OK && strcmp(out.path, "/") == 0,
+                  "url_resolve(\"/\"): expected URL_OK and the path \"/\", got %s", code_name(rc));
+    rc = url_resolve(&base, at_page_end("http://g"), &out);
+    ck_assert_msg(rc == URL_OK && strcmp(out.host, "g") == 0,
+                  "url_resolve(\"http://g\"): expected URL_OK and the host \"g\", got %s",
+                  code_name(rc));
+    rc = url_resolve(&base, at_page_end("h"), &out);
+    ck_assert_msg(rc != URL_OK, "url_resolve(\"h\") (not a path): expected a refusal, got URL_OK");
     guard_teardown();
 }
 END_TEST
 
+// checks: IPv6 literals in brackets: IPv4-mapped and upper-case ones parse; a byte after ']', a
+//    second ']', empty brackets, an IPv4 address in brackets, an empty port and user@ after the
+//    brackets are refused with the right code
 // milestone: url
 // points: 1
 START_TEST(url_bracket_edge_cases)
@@ -97,6 +107,8 @@ START_TEST(url_bracket_edge_cases)
 }
 END_TEST
 
+// checks: the path limit (URL_PATH_MAX) counts the '/' added before a bare ?query, and does not
+//    count a #fragment, which is dropped
 // milestone: url
 // points: 1
 START_TEST(url_path_limit_counts_added_slash_not_fragment)
@@ -129,33 +141,48 @@ START_TEST(url_path_limit_counts_added_slash_not_fragment)
 }
 END_TEST
 
+// checks: url_resolve accepts a path from '/' (keeping ?query, dropping #fragment) and an absolute
+//    http:// URL in any case, refuses '//host', an empty or relative location, ?q alone, other
+//    schemes, bytes not allowed in a path and user@, and works when out is base itself
 // milestone: url
 // points: 1
 START_TEST(url_resolve_rejects_what_is_not_a_path)
 {
     struct url base = make_url("h.example", "8080", "/a/b"), out;
-    ck_assert_int_eq(url_resolve(&base, "/ok?x#frag", &out), URL_OK); /* control */
-    ck_assert_str_eq(out.host, "h.example");
-    ck_assert_str_eq(out.port, "8080");
-    ck_assert_str_eq(out.path, "/ok?x");
-    ck_assert_int_eq(url_resolve(&base, "HTTP://X.example:81/y", &out), URL_OK);
-    ck_assert_str_eq(out.port, "81");
+    int rc = url_resolve(&base, "/ok?x#frag", &out); /* control */
+    ck_assert_msg(rc == URL_OK && strcmp(out.host, "h.example") == 0 &&
+                      strcmp(out.port, "8080") == 0 && strcmp(out.path, "/ok?x") == 0,
+                  "url_resolve(\"/ok?x#frag\") from h.example:8080: expected URL_OK, the same host "
+                  "and port and the path \"/ok?x\", got %s",
+                  code_name(rc));
+    rc = url_resolve(&base, "HTTP://X.example:81/y", &out);
+    ck_assert_msg(rc == URL_OK && strcmp(out.port, "81") == 0,
+                  "url_resolve(\"HTTP://X.example:81/y\"): expected URL_OK and the port \"81\", "
+                  "got %s",
+                  code_name(rc));
 
-    ck_assert_int_ne(url_resolve(&base, "//evil.example/x", &out), URL_OK);
-    ck_assert_int_ne(url_resolve(&base, "", &out), URL_OK);
-    ck_assert_int_ne(url_resolve(&base, "?q", &out), URL_OK);
-    ck_assert_int_ne(url_resolve(&base, "../c", &out), URL_OK);
-    ck_assert_int_ne(url_resolve(&base, "ftp://h.example/", &out), URL_OK);
-    ck_assert_int_eq(url_resolve(&base, "/a b", &out), URL_EPATH);
-    ck_assert_int_ne(url_resolve(&base, "http://user@h.example/", &out), URL_OK);
+    static const char *const refused[] = {"//evil.example/x", "", "?q", "../c",
+                                          "ftp://h.example/", "http://user@h.example/"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        rc = url_resolve(&base, refused[i], &out);
+        ck_assert_msg(rc != URL_OK, "url_resolve(\"%s\"), not a path nor an http:// URL: "
+                      "expected a refusal, got URL_OK", refused[i]);
+    }
+    rc = url_resolve(&base, "/a b", &out);
+    ck_assert_msg(rc == URL_EPATH, "url_resolve(\"/a b\") (a space in the path): expected "
+                  "URL_EPATH, got %s", code_name(rc));
 
     /* out may be base itself: the next URL replaces the current one. */
-    ck_assert_int_eq(url_resolve(&base, "/next", &base), URL_OK);
-    ck_assert_str_eq(base.host, "h.example");
-    ck_assert_str_eq(base.path, "/next");
+    rc = url_resolve(&base, "/next", &base);
+    ck_assert_msg(rc == URL_OK && strcmp(base.host, "h.example") == 0 &&
+                      strcmp(base.path, "/next") == 0,
+                  "url_resolve(&base, \"/next\", &base) (out is base): expected URL_OK, host "
+                  "\"h.example\" and path \"/next\", got %s", code_name(rc));
 }
 END_TEST
 
+// checks: url_host_header fits in a buffer of exactly its length plus the NUL and fails (-1) with
+//    one byte less, for a name with a port and a bracketed IPv6 address
 // milestone: url
 // points: 1
 START_TEST(url_host_header_exact_fit)
@@ -163,14 +190,22 @@ START_TEST(url_host_header_exact_fit)
     char buf[64];
     struct url u = make_url("h.example", "8080", "/");
     size_t need = strlen("h.example:8080") + 1;
-    ck_assert_int_eq(url_host_header(&u, buf, need), 0);
-    ck_assert_str_eq(buf, "h.example:8080");
-    ck_assert_int_eq(url_host_header(&u, buf, need - 1), -1);
+    int rc = url_host_header(&u, buf, need);
+    ck_assert_msg(rc == 0 && strcmp(buf, "h.example:8080") == 0,
+                  "url_host_header of h.example port 8080 in exactly %zu bytes: expected 0 and "
+                  "\"h.example:8080\", got %d", need, rc);
+    rc = url_host_header(&u, buf, need - 1);
+    ck_assert_msg(rc == -1, "url_host_header of h.example port 8080 in %zu bytes (no room for "
+                  "the NUL): expected -1, got %d", need - 1, rc);
 
     u = make_url("2001:db8::1", "80", "/");
-    ck_assert_int_eq(url_host_header(&u, buf, sizeof "[2001:db8::1]"), 0);
-    ck_assert_str_eq(buf, "[2001:db8::1]");
-    ck_assert_int_eq(url_host_header(&u, buf, sizeof "[2001:db8::1]" - 1), -1);
+    rc = url_host_header(&u, buf, sizeof "[2001:db8::1]");
+    ck_assert_msg(rc == 0 && strcmp(buf, "[2001:db8::1]") == 0,
+                  "url_host_header of 2001:db8::1 port 80 in exactly %zu bytes: expected 0 and "
+                  "\"[2001:db8::1]\", got %d", sizeof "[2001:db8::1]", rc);
+    rc = url_host_header(&u, buf, sizeof "[2001:db8::1]" - 1);
+    ck_assert_msg(rc == -1, "url_host_header of 2001:db8::1 port 80 in %zu bytes (no room for "
+                  "the NUL): expected -1, got %d", sizeof "[2001:db8::1]" - 1, rc);
 }
 END_TEST
 

@@ -13,6 +13,9 @@
 #include "check_fence.h"
 #include "tftp.h"
 
+// checks: tftp_decode of requests: strings point into the datagram (no copy), an option value
+//    whose NUL is missing at the very end is refused with a reason, and a mode and option names
+//    are kept as sent, case included
 // milestone: packets
 // points: 1
 START_TEST(tftp_request_corners)
@@ -47,6 +50,8 @@ START_TEST(tftp_request_corners)
 }
 END_TEST
 
+// checks: tftp_encode_data works when the data is already at buf + 4 (no copy over itself), for 1,
+//    512 and the largest block size, and tftp_decode gives a DATA's bytes in place
 // milestone: packets
 // points: 1
 START_TEST(tftp_data_in_place)
@@ -75,6 +80,8 @@ START_TEST(tftp_data_in_place)
 }
 END_TEST
 
+// checks: an ERROR packet ends at its message's NUL (a byte after it is refused), an empty message
+//    is valid, and tftp_encode_error with no message and an unknown code sends "Unknown error"
 // milestone: packets
 // points: 1
 START_TEST(tftp_error_corners)

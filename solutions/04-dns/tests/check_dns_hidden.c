@@ -28,6 +28,9 @@ static size_t labels(uint8_t *buf, const int *lengths, size_t n)
     return at;
 }
 
+// checks: dns_read_name takes a name of exactly 255 bytes on the wire and refuses 256 (leaving
+//    *offset alone), and follows 126 backward pointers when the name stays within 255 bytes,
+//    refusing one more label
 // milestone: hostile
 // points: 1
 START_TEST(dns_hidden_name_limits)
@@ -124,6 +127,9 @@ static void expect_line(const uint8_t *buf, size_t len, const char *want)
                   "\"%s\" in %zd bytes (no room for the NUL): expected -1", want, n);
 }
 
+// checks: dns_format_rr on corner records: the largest TTL, the root name, an IPv4-mapped AAAA, an
+//    MX to the root, a class other than IN, a type without a name (RFC 3597 form) and a name that
+//    points into its own record's owner
 // milestone: answers
 // points: 1
 START_TEST(dns_hidden_format_corners)

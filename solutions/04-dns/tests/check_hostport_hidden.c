@@ -43,6 +43,10 @@ static void rejects(const char *s)
                   "hostport_parse(\"%s\"): expected -1 with a reason, got %d", s, r);
 }
 
+// checks: hostport_parse keeps an IPv6 zone of 1 to 15 characters and refuses other zones, fills a
+//    host buffer to exactly its size, never writes a 0-byte port buffer, accepts why == NULL; an
+//    unknown service fails the lookup with EAI_SERVICE and *list NULL; hostport_connect_list
+//    refuses a timeout of 0 with EINVAL
 // milestone: hostport
 // points: 1
 START_TEST(hostport_hidden_zones_edges_and_lookup_failure)
