@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -182,6 +183,26 @@ static inline void private_netns(int flags, int mtu)
     ifr.ifr_flags |= IFF_UP;
     CHECK(ioctl(fd, SIOCSIFFLAGS, &ifr));
     CHECK(close(fd));
+}
+
+/* In a private mount namespace (private_netns(CLONE_NEWNS, ...)): make
+ * the file at path (which must exist) read as text, for this process only,
+ * by bind-mounting a temporary file over it. */
+static inline void replace_file(const char *path, const char *text)
+{
+    static int private_done;
+    char tmp[] = "/tmp/demo-file-XXXXXX";
+    int fd = CHECK(mkstemp(tmp));
+    if (CHECK(write(fd, text, strlen(text))) != (ssize_t)strlen(text)) {
+        fprintf(stderr, "demo: short write to %s\n", tmp);
+        exit(1);
+    }
+    CHECK(close(fd));
+    if (!private_done) /* our mounts must not propagate back to the host */
+        CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+    private_done = 1;
+    CHECK(mount(tmp, path, NULL, MS_BIND, NULL));
+    CHECK(unlink(tmp));
 }
 
 #endif
