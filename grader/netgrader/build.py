@@ -1,23 +1,39 @@
-"""Building an implementation tree before any test runs.
+"""Building a submission, and the reference peers, before any test runs.
 
-The grader builds each lab once, from clean, in the controlling process,
-before tests are distributed to workers: `make -C IMPL/LAB` for the implementation under test,
-the same for the reference solution (peers for some tests), and one Check
-runner per Check test file. The outcome is saved as JSON for the workers.
+A submission is source files and nothing else. Each lab lists the files a
+student writes in `labs/NN-name/lab.toml` (`files = [...]`); the grader
+copies exactly those from the submission (course layout `SUB/NN-name/FILE`,
+or flat `SUB/FILE` for one lab, as Gradescope delivers it) into a fresh
+directory in the sandbox's box, beside the course's own given files and
+Makefile, and builds there with the course's rules, inside the jail, under
+one deadline for the whole lab. Anything else in the submission is ignored
+and listed as ignored. Objects that would run code before main or after
+exit (constructors, destructors, ifunc resolvers) are refused.
+
+Check runners are compiled and linked by the course's rule in the jail,
+after the student's objects exist, and moved where the student's programs
+cannot write. Reference peers are built once per version of their sources,
+by the grader alone, into a cache outside the course tree that the jail
+hides (filled atomically, so any number of gradings may share it).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import timing
+from .sandbox import Sandbox
 
-MAKE_TIMEOUT = 180
+BUILD_TIMEOUT = 60          # seconds for a whole lab's build (scaled)
+MAX_SOURCE = 1 << 20        # bytes per submitted file
+GIVEN = re.compile(r"(.*\.[ch]|Makefile|.*\.mk)$")
 
 
 @dataclass
@@ -33,10 +49,17 @@ class Step:
 @dataclass
 class LabBuild:
     lab: str
-    impl_dir: str
+    impl_dir: str                    # the directory the files were taken from
     impl: Step
-    reference: Step | None = None
-    check_runners: dict = field(default_factory=dict)  # source path -> {"ok", "binary", "output", "command"}
+    build_dir: str = ""              # where the programs are (in the box)
+    san_dir: str = ""                # the sanitizer build, or "" when it failed
+    san: Step | None = None
+    reference: Step | None = None    # kept for old build records; peers are separate
+    files: list = field(default_factory=list)     # the student files taken
+    missing: list = field(default_factory=list)   # manifest files the submission lacks
+    ignored: list = field(default_factory=list)   # what the submission had besides
+    warnings: str = ""               # the compiler's warnings about student files
+    check_runners: dict = field(default_factory=dict)  # source -> {"ok", "binary", "output", "command", "hidden"}
 
 
 _ERROR_LINE = re.compile(r"(error|undefined reference|No rule to make target|cannot find)", re.I)
@@ -54,62 +77,313 @@ def first_errors(output: str, lines: int = 15) -> str:
     return "\n".join((picked or text[-lines:])[:lines])
 
 
-def run_make(directory: Path, *targets: str, extra: list[str] | None = None,
-             common: Path | None = None) -> Step:
-    """make in directory; common is the course's common/ (for submissions
-    kept outside the course tree, whose ../../common does not exist)."""
-    argv = ["make", "--no-print-directory", "-C", str(directory), *targets, *(extra or [])]
-    if common is not None:
-        argv.append(f"NETLAB_COMMON={common}")
-    shown = " ".join(argv)
+def warnings_of(output: str, files: list[str], limit: int = 12) -> str:
+    """The compiler's warnings about the student's own files."""
+    picked = [line for line in output.splitlines()
+              if ": warning:" in line and line.split(":", 1)[0].rsplit("/", 1)[-1] in files]
+    return "\n".join(picked[:limit])
+
+
+def manifest(root: Path, lab: str) -> list[str]:
+    """The files a student writes for lab (labs/NN-name/lab.toml)."""
+    path = root / "labs" / lab / "lab.toml"
+    data = tomllib.loads(path.read_text())
+    files = data.get("files", [])
+    if not files or any("/" in f or f.startswith(".") for f in files):
+        raise ValueError(f"{path}: `files` must list plain file names")
+    return list(files)
+
+
+def locate(impl: Path, lab: str, files: list[str], flat: bool) -> Path:
+    """Where a lab's files are in a submission: SUB/NN-name, or SUB itself
+    for a flat submission of one lab."""
+    nested = impl / lab
+    if nested.is_dir() or nested.is_symlink():
+        return nested
+    if flat and any((impl / f).exists() for f in files):
+        return impl
+    return nested
+
+
+def _read_plain(path: Path) -> tuple[bytes | None, str]:
+    """A submitted file's bytes, refusing links and oversized files."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError as exc:
+        return None, f"refused ({'a symbolic link' if exc.errno == 40 else exc.strerror})"
+    try:
+        st = os.fstat(fd)
+        if not (st.st_mode & 0o170000 == 0o100000):
+            return None, "refused (not a regular file)"
+        if st.st_nlink > 1:
+            return None, "refused (a hard link: submit a copy)"
+        if st.st_size > MAX_SOURCE:
+            return None, f"refused (larger than {MAX_SOURCE} bytes)"
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks), ""
+    finally:
+        os.close(fd)
+
+
+def stage(root: Path, lab: str, source_dir: Path, dest: Path,
+          files: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Fill dest with the course's given files and the submission's files.
+    Returns (files taken, problems with missing or refused files, ignored)."""
+    course = root / "labs" / lab
+    dest.mkdir(parents=True)
+    for entry in sorted(course.iterdir()):
+        if entry.is_file() and GIVEN.match(entry.name) and entry.name not in files:
+            shutil.copyfile(entry, dest / entry.name)
+    taken, problems = [], []
+    lab_is_link = source_dir.is_symlink()
+    for name in files:
+        if lab_is_link:
+            problems.append(f"{name}: refused (the lab directory is a symbolic link)")
+            continue
+        data, why = _read_plain(source_dir / name)
+        if data is None:
+            problems.append(f"{name}: {why}")
+            continue
+        (dest / name).write_bytes(data)
+        taken.append(name)
+    ignored = []
+    if source_dir.is_dir() and not lab_is_link:
+        given = {e.name: e for e in course.iterdir() if e.is_file()}
+        for entry in sorted(source_dir.iterdir()):
+            name = entry.name
+            if name in files or name.startswith("build") or name in ("tests", "bench", "fuzz") \
+                    or name.endswith((".o", ".d")):
+                continue
+            if name in given:
+                same = False
+                try:
+                    same = entry.is_file() and not entry.is_symlink() and \
+                        entry.read_bytes() == given[name].read_bytes()
+                except OSError:
+                    pass
+                if not same and GIVEN.match(name):
+                    ignored.append(f"{name} (your copy differs; the course's is used)")
+                continue
+            if entry.is_file() and os.access(entry, os.X_OK) and "." not in name:
+                continue  # a program built in place
+            ignored.append(name + ("/" if entry.is_dir() else ""))
+    return taken, problems, ignored[:20]
+
+
+def _jailed_make(sandbox: Sandbox, directory: Path, targets: list[str],
+                 deadline: timing.Deadline) -> Step:
+    argv = ["make", "--no-print-directory", "-C", str(directory), *targets]
+    shown = "make " + " ".join(targets) if targets else "make"
     if shutil.which("make") is None:
         return Step(False, shown, "make is not installed: run `make setup`")
+    if deadline.expired():
+        return Step(False, shown, "the build's time was used up before this step")
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/tmp",
+           "TMPDIR": "/tmp", "MAKEFLAGS": ""}
+    proc = subprocess.Popen(sandbox.wrap(["prlimit", "--nproc=256", "--core=0",
+                                          "--fsize=268435456", "--", *argv]),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=timing.scaled(MAKE_TIMEOUT),
-                              env={**os.environ, "LC_ALL": "C", "MAKEFLAGS": ""})
+        out, _ = proc.communicate(timeout=max(0.1, deadline.remaining()))
     except subprocess.TimeoutExpired:
-        return Step(False, shown, f"the build did not finish within {MAKE_TIMEOUT} s")
-    return Step(proc.returncode == 0, shown, proc.stdout.decode("utf-8", "replace"))
+        os.killpg(proc.pid, 9)
+        out, _ = proc.communicate()
+        return Step(False, shown, out.decode("utf-8", "replace")[-3000:] +
+                    f"\nthe build did not finish within {deadline.seconds:g} s, so it was stopped")
+    text = out.decode("utf-8", "replace")
+    if len(text) > 200_000:
+        text = text[:100_000] + "\n[... output cut ...]\n" + text[-50_000:]
+    return Step(proc.returncode == 0, shown, text)
 
 
-def build_lab(lab: str, impl_dir: Path, ref_dir: Path | None, check_sources: list[Path],
-              out_dir: Path, common: Path) -> LabBuild:
-    # From clean: objects or dependency files left from another machine or
-    # another copy of the tree must not decide the build.
-    for directory in {impl_dir, ref_dir} - {None}:
-        if directory.is_dir():
-            run_make(directory, "clean", common=common)
-    impl_step = run_make(impl_dir, common=common) if impl_dir.is_dir() else Step(
-        False, f"make -C {impl_dir}", f"{impl_dir} does not exist: nothing to build")
-    result = LabBuild(lab=lab, impl_dir=str(impl_dir), impl=impl_step)
-    if ref_dir is not None and ref_dir.resolve() != impl_dir.resolve() and ref_dir.is_dir():
-        result.reference = run_make(ref_dir, common=common)
-    runners = out_dir / "check" / lab
-    runners.mkdir(parents=True, exist_ok=True)
-    for source in check_sources:
-        binary = runners / source.stem
-        if not impl_step.ok:
-            result.check_runners[str(source)] = {"ok": False, "binary": str(binary),
-                                                 "output": "", "command": ""}
+def refused_objects(objects: list[Path]) -> list[str]:
+    """Student objects that would run code before main or after exit."""
+    problems = []
+    for obj in objects:
+        if not obj.exists():
             continue
-        step = run_make(impl_dir, "check-runner",
-                        extra=[f"CHECK_SRC={source}", f"CHECK_OUT={binary}"], common=common)
-        result.check_runners[str(source)] = {"ok": step.ok, "binary": str(binary),
-                                             "output": step.output, "command": step.command}
+        try:
+            sections = subprocess.run(["readelf", "-SW", str(obj)], capture_output=True,
+                                      timeout=timing.scaled(20)).stdout.decode(errors="replace")
+            symbols = subprocess.run(["readelf", "-sW", str(obj)], capture_output=True,
+                                     timeout=timing.scaled(20)).stdout.decode(errors="replace")
+        except (OSError, subprocess.TimeoutExpired):
+            problems.append(f"{obj.name}: could not be inspected")
+            continue
+        found = sorted(set(re.findall(r"\.(preinit_array|init_array|fini_array|ctors|dtors)",
+                                      sections)))
+        if found:
+            problems.append(f"{obj.name}: has {', '.join('.' + f for f in found)} "
+                            "(a constructor or destructor)")
+        if re.search(r"\bIFUNC\b", symbols):
+            problems.append(f"{obj.name}: defines an ifunc resolver")
+    return problems
+
+
+def build_lab(root: Path, lab: str, impl: Path, flat: bool, sandbox: Sandbox,
+              check_sources: list[tuple[Path, bool]]) -> LabBuild:
+    """Stage and build one lab of a submission; check_sources are
+    (tests/check_*.c, hidden?) pairs."""
+    files = manifest(root, lab)
+    source_dir = locate(impl, lab, files, flat)
+    box = sandbox.box
+    dest = box / "build" / lab
+    taken, problems, ignored = stage(root, lab, source_dir, dest, files)
+    sandbox.give(dest)
+    result = LabBuild(lab=lab, impl_dir=str(source_dir), impl=Step(False, "make"),
+                      build_dir=str(dest), files=taken, missing=problems, ignored=ignored)
+    deadline = timing.Deadline(BUILD_TIMEOUT)
+    if not taken:
+        result.impl = Step(False, "make", f"no file of this lab was found in {source_dir}: "
+                           f"a submission holds {', '.join(files)}")
+        return result
+    result.impl = _jailed_make(sandbox, dest, [], deadline)
+    result.warnings = warnings_of(result.impl.output, taken)
+    objects = [dest / "build" / "plain" / (Path(f).stem + ".o") for f in taken if f.endswith(".c")]
+    if result.impl.ok:
+        refused = refused_objects(objects)
+        if refused:
+            result.impl = Step(False, "make", "refused by the grader:\n" + "\n".join(refused)
+                               + "\nCode that runs before main() or after exit() is not "
+                               "allowed in this course's labs.")
+    if result.impl.ok:
+        _build_check_runners(sandbox, root, lab, dest, check_sources, deadline, result)
+        san = box / "build-san" / lab
+        shutil.copytree(dest, san, ignore=shutil.ignore_patterns("build", *_programs(dest)))
+        sandbox.give(san)
+        result.san = _jailed_make(sandbox, san, ["SAN=1"], deadline)
+        result.san_dir = str(san) if result.san.ok else ""
     return result
 
 
-def save(builds: dict[str, LabBuild], path: Path) -> None:
+def _programs(lab_dir: Path) -> list[str]:
+    text = (lab_dir / "Makefile").read_text(errors="replace")
+    m = re.search(r"^PROGRAMS\s*:?=\s*(.*)$", text, re.M)
+    return m.group(1).split() if m else []
+
+
+def _build_check_runners(sandbox: Sandbox, root: Path, lab: str, dest: Path,
+                         check_sources: list[tuple[Path, bool]], deadline, result: LabBuild):
+    staging = dest / ".check"
+    runners = sandbox.box / "check" / lab
+    runners.mkdir(parents=True, exist_ok=True)
+    os.chmod(runners, 0o755)
+    for source, hidden in check_sources:
+        staging.mkdir(exist_ok=True)
+        sandbox.give(staging)
+        # The test and the headers of the lab's tests (public helpers such as
+        # url_expect.h, captured packets); removed again right after linking.
+        for tests in {source.parent, root / "labs" / lab / "tests"}:
+            for helper in tests.rglob("*.h"):
+                target = staging / helper.relative_to(tests)
+                if not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(helper, target)
+        shutil.copyfile(source, staging / source.name)
+        binary = runners / source.stem
+        built = staging / source.stem
+        step = _jailed_make(sandbox, dest, ["check-runner", f"CHECK_SRC=.check/{source.name}",
+                                            f"CHECK_OUT=.check/{source.stem}"], deadline)
+        ok = step.ok and built.is_file()
+        if ok:
+            shutil.move(str(built), binary)
+            os.chown(binary, os.geteuid(), os.getegid())
+            os.chmod(binary, 0o755)
+        output = step.output
+        if hidden and not ok:
+            # A hidden test's text must not reach the report: keep only the
+            # lines about the student's own files.
+            output = "\n".join(line for line in output.splitlines()
+                               if any(f in line for f in result.files))
+        result.check_runners[str(source)] = {"ok": ok, "binary": str(binary), "output": output,
+                                             "command": step.command, "hidden": hidden}
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# --- reference peers ---------------------------------------------------------------------------
+
+def cache_dir() -> Path:
+    base = os.environ.get("NETLAB_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "netlab")
+    return Path(base)
+
+
+def _sources_hash(root: Path, lab: str) -> str:
+    digest = hashlib.sha256()
+    for directory in (root / "solutions" / lab, root / "common"):
+        for path in sorted(directory.iterdir()):
+            if path.is_file() and GIVEN.match(path.name):
+                digest.update(f"{directory.name}/{path.name}\0".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build_peer(root: Path, lab: str, cache: Path) -> tuple[Path | None, Step]:
+    """The reference programs of lab, built once per version of their sources."""
+    key = f"{lab}-{_sources_hash(root, lab)}"
+    final = cache / key
+    programs = final / "labs" / lab
+    if (final / "complete").exists():
+        return programs, Step(True, f"cached in {final}")
+    cache.mkdir(parents=True, exist_ok=True)
+    os.chmod(cache, 0o700)
+    scratch = Path(tempfile_dir(cache, key))
+    try:
+        lab_dir = scratch / "labs" / lab
+        lab_dir.mkdir(parents=True)
+        (scratch / "common").mkdir()
+        for directory, target in ((root / "solutions" / lab, lab_dir),
+                                  (root / "common", scratch / "common")):
+            for path in directory.iterdir():
+                if path.is_file() and GIVEN.match(path.name):
+                    shutil.copyfile(path, target / path.name)
+        proc = subprocess.run(["make", "--no-print-directory", "-C", str(lab_dir)],
+                              stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timing.scaled(180),
+                              env={**os.environ, "LC_ALL": "C", "MAKEFLAGS": ""})
+        step = Step(proc.returncode == 0, f"make -C {lab_dir}",
+                    (proc.stdout + proc.stderr).decode("utf-8", "replace"))
+        if not step.ok:
+            return None, step
+        (scratch / "complete").write_text("")
+        try:
+            os.rename(scratch, final)  # atomic: a concurrent grading may have won
+        except OSError:
+            if not (final / "complete").exists():
+                raise
+        return programs, step
+    except subprocess.TimeoutExpired:
+        return None, Step(False, f"make -C {lab}", "the reference did not build within 180 s")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def tempfile_dir(parent: Path, key: str) -> str:
+    import tempfile
+    return tempfile.mkdtemp(prefix=f".{key}-", dir=parent)
+
+
+def save(builds: dict[str, LabBuild], peers: dict[str, str], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({k: asdict(v) for k, v in builds.items()}, indent=1))
+    path.write_text(json.dumps({"labs": {k: asdict(v) for k, v in builds.items()},
+                                "peers": peers}, indent=1))
 
 
-def load(path: Path) -> dict[str, LabBuild]:
+def load(path: Path) -> tuple[dict[str, LabBuild], dict[str, str]]:
     data = json.loads(path.read_text())
     builds = {}
-    for lab, raw in data.items():
+    for lab, raw in data["labs"].items():
         raw["impl"] = Step(**raw["impl"])
         raw["reference"] = Step(**raw["reference"]) if raw.get("reference") else None
+        raw["san"] = Step(**raw["san"]) if raw.get("san") else None
         builds[lab] = LabBuild(**raw)
-    return builds
+    return builds, data["peers"]

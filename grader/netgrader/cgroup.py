@@ -48,11 +48,56 @@ def base() -> Path | None:
     return None
 
 
+def make_parent(name: str, max_pids: int) -> str:
+    """A pids cgroup for a whole grading run, under which every program
+    gets its own (the run's limit bounds them all together); '' if none."""
+    root = base()
+    if root is None:
+        return ""
+    path = root / name
+    try:
+        path.mkdir()
+        (path / "pids.max").write_text(str(max_pids))
+    except OSError:
+        return ""
+    return str(path)
+
+
+def remove_group(path: Path) -> None:
+    """Kill what is left in a cgroup and its children, then remove them."""
+    if not path.is_dir():
+        return
+    for child in [p for p in path.iterdir() if p.is_dir()]:
+        remove_group(child)
+    deadline = timing.Deadline(5)
+    while not deadline.expired():
+        try:
+            members = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            members = []
+        if not members:
+            break
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)  # ok: bounded by the deadline, the kernel reaps what was killed
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+# Set by the plugin when the run has a pids cgroup of its own.
+RUN_PARENT: Path | None = None
+
+
 class PidsCgroup:
     """One cgroup for one started program and whatever it forks."""
 
     def __init__(self, max_pids: int):
-        root = base()
+        root = RUN_PARENT if RUN_PARENT is not None else base()
         self.path = None
         if root is None:
             return

@@ -48,19 +48,32 @@ _cache: dict[str, dict] = {}
 
 
 def run_runner(binary: str, workdir: Path) -> dict:
-    """Run a Check runner once (per process) and map test name -> verdict."""
+    """Run a Check runner once (per process) and map test name -> verdict.
+
+    The runner runs student code, so it runs in the jail, and its verdicts
+    count only when it exited on its own (from main, with 0 or 1): a runner
+    that was killed, crashed or hung, or a test that ended the process
+    early, leaves every one of its tests without a verdict."""
     if binary in _cache:
         return _cache[binary]
+    from . import procs
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / (Path(binary).name + ".xml")
+    if log.exists():
+        log.unlink()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
            "CK_XML_LOG_FILE_NAME": str(log), "CK_FORK": "yes",
            "CK_DEFAULT_TIMEOUT": str(max(1, int(timing.scaled(5))))}
     verdicts: dict = {}
-    with open(workdir / (Path(binary).name + ".out"), "wb") as out:
-        proc = subprocess.Popen(["prlimit", "--as=1073741824", "--core=0", "--", binary],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                env=env, cwd=workdir, start_new_session=True)
+    argv = ["prlimit", "--as=1073741824", "--core=0", "--nproc=128", "--", binary]
+    if procs.jailed([binary]):
+        procs.SANDBOX.open_up(workdir)
+        argv = procs.SANDBOX.wrap(argv, chdir=str(workdir))
+    out_path = workdir / (Path(binary).name + ".out")
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, env=env, cwd=workdir,
+                                start_new_session=True)
         try:
             proc.wait(timeout=timing.scaled(RUN_TIMEOUT))
         except subprocess.TimeoutExpired:
@@ -68,7 +81,16 @@ def run_runner(binary: str, workdir: Path) -> dict:
         finally:
             kill_group(proc.pid)
             proc.wait()
-    output = (workdir / (Path(binary).name + ".out")).read_text(errors="replace")
+    output = out_path.read_bytes()[-4000:].decode("utf-8", "replace")
+    if "__runner__" not in verdicts and proc.returncode not in (0, 1):
+        how = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
+               else f"exited with status {proc.returncode}")
+        verdicts["__runner__"] = (f"the Check runner {how} instead of finishing its tests, "
+                                  "so none of its verdicts counts; its output:\n"
+                                  + output[-1500:])
+    if "__runner__" in verdicts:
+        _cache[binary] = verdicts
+        return verdicts
     try:
         root = ET.parse(log).getroot()
         for test in root.iter(NS + "test"):
@@ -107,8 +129,9 @@ class CheckItem(pytest.Item):
                            "the build failed", "The test calls the functions declared in the "
                            "lab's headers: keep their names and signatures exactly.",
                            detail=first_errors(output))
-        workdir = Path(self.config.stash[OUT_KEY]) / "check-run" / lab / os.environ.get(
-            "PYTEST_XDIST_WORKER", "main")
+        from . import procs
+        base = procs.SANDBOX.box if procs.SANDBOX is not None else Path(self.config.stash[OUT_KEY])
+        workdir = base / "check-run" / lab / os.environ.get("PYTEST_XDIST_WORKER", "main")
         verdicts = run_runner(runner["binary"], workdir)
         verdict = verdicts.get(self.name)
         if verdict is None:

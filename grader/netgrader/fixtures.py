@@ -23,7 +23,7 @@ import pytest
 from . import faults as fault_injection
 from . import dns as dns_peers
 from . import impair, names, tftp
-from .checkc import OUT_KEY, lab_of
+from .checkc import BUILDS_KEY, lab_of
 from .procs import EnvironmentError_, Journal, Runner
 from .peers import RealServer, ScriptedServer, start_nginx, start_python_http
 
@@ -32,23 +32,33 @@ JOURNAL_KEY = pytest.StashKey[Journal]()
 
 @dataclass
 class Lab:
-    """Where the programs of the lab under test are."""
+    """Where the programs of the lab under test, and its peers, are."""
 
     name: str
-    impl_dir: Path
-    ref_dir: Path
+    impl_dir: Path              # the submission as built (in the sandbox's box)
+    san_dir: Path | None        # the same sources built with ASan and UBSan
+    peers: dict                 # lab name -> directory of its reference programs
 
     def program(self, name: str) -> Path:
         """A program of the implementation under test."""
         return self.impl_dir / name
 
+    def sanitized(self, name: str) -> Path:
+        """The same program built with AddressSanitizer and UBSan."""
+        if self.san_dir is None:
+            raise EnvironmentError_("the sanitizer build of this lab failed although the plain "
+                                    "build worked: is gcc's libasan installed (`make setup`)?")
+        return self.san_dir / name
+
     def reference(self, name: str, lab: str | None = None) -> Path:
         """A program of the reference solution (a peer): of this lab, or of
         an earlier one (`lab.reference("httpget", lab="01-tcp-client")`)."""
-        path = (self.ref_dir if lab is None else self.ref_dir.parent / lab) / name
-        if not path.exists():
-            raise EnvironmentError_(f"the reference program {path} is missing: the course's "
-                                    "reference solutions must be built (make build)")
+        directory = self.peers.get(lab or self.name)
+        path = Path(directory) / name if directory else None
+        if path is None or not path.exists():
+            raise EnvironmentError_(f"the reference program {name} of {lab or self.name} is "
+                                    "missing: the course's reference solutions did not build "
+                                    "(or this is a student release without them)")
         return path
 
 
@@ -56,7 +66,10 @@ class Lab:
 def lab(request) -> Lab:
     config = request.config
     name = lab_of(request.node.path)
-    return Lab(name, Path(config.stash[IMPL_KEY]) / name, Path(config.stash[REF_KEY]) / name)
+    build = config.stash[BUILDS_KEY].get(name)
+    san = Path(build.san_dir) if build is not None and build.san_dir else None
+    return Lab(name, Path(build.build_dir) if build is not None else Path("/nonexistent"), san,
+               config.stash[PEERS_KEY])
 
 
 @pytest.fixture
@@ -162,7 +175,7 @@ def faults(request, tmp_path, journal):
     if built is None or not built.ok:
         raise EnvironmentError_("the fault-injection library did not build: "
                                 + (built.first_errors() if built else "it was never built"))
-    library = Path(config.stash[OUT_KEY]) / fault_injection.LIBRARY_NAME
+    library = Path(config.stash[LIB_KEY]) / fault_injection.LIBRARY_NAME
     seed = fault_seed(request)
     serial = itertools.count()
 
@@ -225,8 +238,9 @@ def nginx_server(tmp_path, journal):
 
 
 FAULTS_KEY = pytest.StashKey[object]()  # the library's build Step, or None
-IMPL_KEY = pytest.StashKey[str]()
-REF_KEY = pytest.StashKey[str]()
+LIB_KEY = pytest.StashKey[str]()      # the directory of the fault-injection library
+PEERS_KEY = pytest.StashKey[dict]()   # lab -> directory of its reference programs
+SANDBOX_KEY = pytest.StashKey[object]()
 
 
 # --- Lab 04 (DNS): a scripted DNS server and dnsmasq, see netgrader/dns.py ---------------------

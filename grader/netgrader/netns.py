@@ -18,11 +18,14 @@ ENV_FLAG = "NETLAB_NETNS"  # set inside: "private", or "host: <reason>"
 _UP = 'ip link set lo up && exec "$@"'
 
 
-def prefix() -> list[str]:
-    argv = ["unshare", "--net"]
+def prefix(setup: str = "") -> list[str]:
+    """unshare's argv: a new network namespace and a mount namespace of the
+    run's own (where the sandbox's box is a tmpfs that vanishes with it)."""
+    argv = ["unshare", "--net", "--mount", "--propagation", "private"]
     if os.geteuid() != 0:
         argv.append("--map-root-user")
-    return argv + ["sh", "-c", _UP, "sh"]
+    script = (setup + " && " if setup else "") + _UP
+    return argv + ["sh", "-c", script, "sh"]
 
 
 def unavailable_reason() -> str:
@@ -40,14 +43,15 @@ def unavailable_reason() -> str:
     return ""
 
 
-def wrap(cmd: list[str], env: dict) -> list[str]:
-    """cmd run in a private network when possible; env records which."""
+def wrap(cmd: list[str], env: dict, box_setup: str = "") -> list[str]:
+    """cmd run in a private network when possible; env records which.
+    box_setup is shell text run first in the new namespaces (as root there)."""
     reason = unavailable_reason()
     if reason:
         env[ENV_FLAG] = f"host: {reason}"
         return cmd
     env[ENV_FLAG] = "private"
-    return prefix() + cmd
+    return prefix(box_setup) + cmd
 
 
 def describe() -> str:

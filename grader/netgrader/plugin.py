@@ -10,18 +10,21 @@ Loaded with `-p netgrader.plugin` (grader/grade.py does this). Options:
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from . import build as building
-from . import faults
+from . import cgroup, faults, procs
+from . import sandbox as sandboxing
 from .checkc import BUILDS_KEY, OUT_KEY, CheckFile, CheckItem, lab_of
 from .expect import Mismatch
 from . import fixtures
-from .fixtures import FAULTS_KEY, IMPL_KEY, JOURNAL_KEY, REF_KEY
+from .fixtures import FAULTS_KEY, JOURNAL_KEY, LIB_KEY, PEERS_KEY, SANDBOX_KEY
 from .procs import EnvironmentError_, ServerError
 from .report import Report
 
@@ -34,12 +37,21 @@ POINTS_KEY = pytest.StashKey[int]()
 def pytest_addoption(parser):
     group = parser.getgroup("netgrader")
     group.addoption("--impl", default="labs", help="labs (default), solutions, or a directory "
-                    "holding NN-name lab directories (a student's submission)")
+                    "holding NN-name lab directories (a student's submission), or the files of "
+                    "one lab (a flat submission)")
     group.addoption("--lab", action="append", default=[], help="lab to grade: 01 or 01-tcp-client")
     group.addoption("--out", default=None, help="output directory (default grade-out/IMPL)")
+    group.addoption("--run-dir", default=None, help="the grading run's private directory "
+                    "(made by grade.py)")
     group.addoption("--points", default=None, help="TOML file of point overrides")
     group.addoption("--root", default=None, help="course tree (default: this repository)")
     group.addoption("--brief", action="store_true", help="report scores without failure details")
+    group.addoption("--rerun-from", default="top", choices=["top", "lab"],
+                    help="where the student stands: the rerun lines printed for failures "
+                    "work from the top of the course (`make grade`) or a lab (`make test`)")
+    group.addoption("--hidden-visibility", default="after_published",
+                    choices=["after_published", "hidden", "after_due_date", "visible"],
+                    help="Gradescope visibility of hidden tests")
     group.addoption("--fault-seed", type=int, default=None,
                     help="seed for every fault-injection test (default: one per test, "
                     "from its name)")
@@ -86,38 +98,84 @@ def pytest_configure(config):
     impl = impl_root(config.getoption("--impl"))
     labs = resolve_labs(config.getoption("--lab"))
     out = Path(config.getoption("--out") or ROOT / "grade-out" / impl.name).resolve()
-    config.stash[IMPL_KEY] = str(impl)
-    config.stash[REF_KEY] = str(ROOT / "solutions")
+    run_value = config.getoption("--run-dir") or os.environ.get(sandboxing.ENV_RUN)
+    if not run_value:
+        raise pytest.UsageError("--run-dir is missing: grade with grader/grade.py")
+    run_dir = Path(run_value).resolve()
+    os.environ[sandboxing.ENV_RUN] = str(run_dir)
     config.stash[OUT_KEY] = str(out)
-    build_json = out / "build.json"
+    record = run_dir / "private" / "build.json"
     if not is_worker(config):
         out.mkdir(parents=True, exist_ok=True)
-        builds = {}
         tr = config.pluginmanager.get_plugin("terminalreporter")
-        for name in labs:
+
+        def say(text):
             if tr:
-                tr.write_line(f"building {name} ({impl / name}) ...")
-            checks = sorted(p.resolve() for d in test_dirs(name) for p in d.glob("check_*.c"))
-            builds[name] = building.build_lab(name, impl / name, ROOT / "solutions" / name,
-                                              checks, out, ROOT / "common")
-        # Earlier labs' reference programs are peers of later labs' tests
-        # (lab 01's httpget talks to lab 02's httpd).
+                tr.write_line(text)
+
+        cache = building.cache_dir()
+        hide = [ROOT, out, impl, cache, Path.home()]
+        sandbox = sandboxing.setup(run_dir, hide)
+        # Reference peers first, before any student code runs: every lab up
+        # to the last one graded (lab 01's httpget talks to lab 02's httpd).
+        peers, peer_problems = {}, {}
         for name in all_labs():
-            if name < max(labs) and name not in labs and (ROOT / "solutions" / name).is_dir():
-                if tr:
-                    tr.write_line(f"building the reference {name} (a peer) ...")
-                building.run_make(ROOT / "solutions" / name, common=ROOT / "common")
-        building.save(builds, build_json)
-        faults.save(faults.build(out), out)
+            if name <= max(labs) and (ROOT / "solutions" / name).is_dir():
+                programs, step = building.build_peer(ROOT, name, cache)
+                if programs is not None:
+                    peers[name] = str(programs)
+                else:
+                    peer_problems[name] = step.first_errors()
+        flat = not (impl / labs[0]).exists() and len(labs) == 1
+        (sandbox.box / "common").mkdir(exist_ok=True)
+        for path in (ROOT / "common").iterdir():
+            if path.is_file():
+                shutil.copyfile(path, sandbox.box / "common" / path.name)
+        builds = {}
+        for name in labs:
+            say(f"building {name} ({impl if flat else impl / name}) ...")
+            checks = [(p.resolve(), hidden) for d, hidden in test_dirs(name)
+                      for p in sorted(d.glob("check_*.c"))]
+            builds[name] = building.build_lab(ROOT, name, impl, flat, sandbox, checks)
+            if name in peer_problems:
+                builds[name].reference = building.Step(False, "make", peer_problems[name])
+        building.save(builds, peers, record)
+        lib = sandbox.box / "lib"
+        lib.mkdir(mode=0o755, exist_ok=True)
+        faults.save(faults.build(lib), out)
         config.pluginmanager.register(Report(config, impl, out), "netgrader-report")
-    config.stash[BUILDS_KEY] = building.load(build_json)
+    sandbox = sandboxing.Sandbox.load(run_dir)
+    config.stash[SANDBOX_KEY] = sandbox
+    procs.SANDBOX = sandbox
+    if sandbox.pids_parent:
+        cgroup.RUN_PARENT = Path(sandbox.pids_parent)
+    config.stash[BUILDS_KEY], config.stash[PEERS_KEY] = building.load(record)
+    config.stash[LIB_KEY] = str(sandbox.box / "lib")
     config.stash[FAULTS_KEY] = faults.load(out)
 
 
-def test_dirs(lab_name: str) -> list[Path]:
-    """Public tests, then the hidden ones when the solutions tree has them."""
-    dirs = [ROOT / "labs" / lab_name / "tests", ROOT / "solutions" / lab_name / "tests"]
-    return [d for d in dirs if d.is_dir()]
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Every student process is gone before the report is written."""
+    sandbox = session.config.stash.get(SANDBOX_KEY, None)
+    if sandbox is not None and not is_worker(session.config):
+        sandboxing.teardown(sandbox)
+
+
+def test_dirs(lab_name: str) -> list[tuple[Path, bool]]:
+    """Public tests, then the hidden ones when the solutions tree has them
+    (each with whether it is hidden)."""
+    dirs = [(ROOT / "labs" / lab_name / "tests", False),
+            (ROOT / "solutions" / lab_name / "tests", True)]
+    return [(d, hidden) for d, hidden in dirs if d.is_dir()]
+
+
+def is_hidden(path: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(ROOT / "solutions")
+    except ValueError:
+        return False
+    return True
 
 
 def pytest_collect_file(file_path: Path, parent):
@@ -128,21 +186,26 @@ def pytest_collect_file(file_path: Path, parent):
 
 
 class BuildItem(pytest.Item):
-    """One item per lab that passes when the implementation compiled."""
+    """One item per lab that passes when the submission's files compiled."""
 
     def runtest(self):
         b = self.config.stash[BUILDS_KEY][self.lab]
         if not b.impl.ok:
-            raise Mismatch(f"building {self.lab} with `{b.impl.command}`",
-                           "the lab compiles and links",
-                           "the build failed; the compiler's first errors are below",
+            missing = "".join(f"\n  {m}" for m in b.missing)
+            raise Mismatch(f"building {self.lab} from your files ({', '.join(b.files) or 'none'})",
+                           "the lab compiles and links with the course's Makefile",
+                           "the build failed; the compiler's first errors are below"
+                           + (f"; files not taken:{missing}" if missing else ""),
                            "Fix the first error first: later ones often follow from it. "
                            "Run `make` in the lab directory to see everything.",
                            detail=b.impl.first_errors())
-        ref = b.reference
-        if ref is not None and not ref.ok:
-            raise EnvironmentError_(f"the reference solution of {self.lab} did not build:\n"
-                                    + ref.first_errors())
+        if b.missing:
+            raise Mismatch(f"taking the files of {self.lab} from {b.impl_dir}",
+                           "every file the lab lists (lab.toml): " + ", ".join(b.files + [
+                               m.split(":")[0] for m in b.missing]),
+                           "; ".join(b.missing),
+                           "A submission is the lab's source files themselves: plain files, "
+                           "not links, each in the lab's directory.")
 
     def reportinfo(self):
         return self.path, None, f"{self.lab}: build"
@@ -150,7 +213,7 @@ class BuildItem(pytest.Item):
 
 def load_overrides(config, lab_name: str) -> dict[str, int]:
     points: dict[str, int] = {}
-    for d in test_dirs(lab_name):
+    for d, _hidden in test_dirs(lab_name):
         f = d / "points.toml"
         if f.exists():
             points.update(tomllib.loads(f.read_text()))
@@ -206,7 +269,12 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     lab_name = item.lab if isinstance(item, BuildItem) else lab_of(item.path)
     props = {"lab": lab_name, "points": item.stash.get(POINTS_KEY, 0), "title": item.name,
-             "kind": "check" if isinstance(item, CheckItem) else "test"}
+             "kind": "check" if isinstance(item, CheckItem) else "test",
+             "hidden": not isinstance(item, BuildItem) and is_hidden(item.path)}
+    if isinstance(item, BuildItem) and report.when == "call":
+        b = item.config.stash[BUILDS_KEY][lab_name]
+        props["build"] = {"files": b.files, "ignored": b.ignored, "warnings": b.warnings,
+                          "source": b.impl_dir}
     doc = getattr(getattr(item, "obj", None), "__doc__", None)
     if doc:
         props["doc"] = doc.strip().splitlines()[0]

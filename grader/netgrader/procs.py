@@ -27,6 +27,29 @@ from .valgrind import ValgrindReport, valgrind_argv, read_valgrind_log
 
 MiB = 1024 * 1024
 
+# The grading run's sandbox (netgrader.sandbox.Sandbox), set by the plugin:
+# every program built from the submission runs inside its jail.
+SANDBOX = None
+
+
+def jailed(argv) -> bool:
+    return SANDBOX is not None and SANDBOX.active and SANDBOX.is_student(argv)
+
+
+def program_pid(pid: int, hops: int) -> int:
+    """The pid of the program itself when it runs under `hops` launcher
+    processes that fork (the jail: jail -> its init -> the program)."""
+    current = pid
+    for _ in range(hops):
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            return current
+        if len(children) != 1:
+            return current
+        current = int(children[0])
+    return current
+
 
 @dataclass
 class Limits:
@@ -208,14 +231,19 @@ class Runner:
                 stem.with_suffix(".stderr"))
 
     def _argv(self, argv, limits: Limits, valgrind_log: Path | None,
-              cgroup: PidsCgroup) -> list[str]:
+              cgroup: PidsCgroup, cwd=None) -> list[str]:
         argv = [str(a) for a in argv]
         if shutil.which("prlimit") is None:
             raise EnvironmentError_("prlimit (util-linux) is missing")
-        full = cgroup.prefix() + list(self.wrap) + limits.prlimit_argv(valgrind_log is not None)
+        inner = limits.prlimit_argv(valgrind_log is not None)
         if valgrind_log is not None:
-            full += valgrind_argv(valgrind_log)
-        return full + argv
+            inner += valgrind_argv(valgrind_log)
+        inner += argv
+        if jailed(argv):
+            # The program may write where its test put files for it.
+            SANDBOX.open_up(self.workdir.parent)
+            inner = SANDBOX.wrap(inner, chdir=str(cwd or self.workdir))
+        return cgroup.prefix() + list(self.wrap) + inner
 
     def run(self, argv, *, stdin=None, timeout: float = 10, limits: Limits | None = None,
             valgrind: bool = False, env: dict | None = None, cwd=None,
@@ -235,7 +263,7 @@ class Runner:
             in_path = Path(stdin)
         vg_log = out_path.with_suffix(".valgrind") if valgrind else None
         cgroup = PidsCgroup(limits.processes)
-        full = self._argv(argv, limits, vg_log, cgroup)
+        full = self._argv(argv, limits, vg_log, cgroup, cwd)
         shown = show_argv(argv)
         wall = timing.scaled(timeout) * (4 if valgrind else 1)
         merged_env = child_env({**self.env, **(env or {})})
@@ -280,7 +308,7 @@ class Runner:
         _, out_path, err_path = self._files(label)
         vg_log = out_path.with_suffix(".valgrind") if valgrind else None
         cgroup = PidsCgroup(limits.processes)
-        full = self._argv(argv, limits, vg_log, cgroup)
+        full = self._argv(argv, limits, vg_log, cgroup, cwd)
         server = Server(full, [str(a) for a in argv], label, err_path, vg_log,
                         child_env({**self.env, **(env or {})}), cwd or self.workdir,
                         self.journal, cgroup)
@@ -440,8 +468,9 @@ class Server:
 
     @property
     def pid(self) -> int:
+        """The server's own pid (inside the jail: the program, not its launcher)."""
         assert self._proc is not None
-        return self._proc.pid
+        return program_pid(self._proc.pid, 2) if jailed(self.argv) else self._proc.pid
 
     def open_fds(self) -> int:
         """How many descriptors the server holds now (from /proc)."""

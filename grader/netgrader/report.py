@@ -7,12 +7,25 @@ failure details from the reports the workers send (user_properties).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import netns
+from . import sandbox as sandboxing
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean(text, limit: int = 4000) -> str:
+    """Text that is safe for a terminal, a file and JSON: control characters
+    (escape sequences, BEL, NUL, stray surrogates) shown as \\xNN, bounded."""
+    text = str(text)
+    if len(text) > limit:
+        text = text[:limit] + f" [... {len(text) - limit} more characters]"
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()) & 0xff:02x}", text)
 
 
 @dataclass
@@ -59,6 +72,9 @@ class Report:
         if props:
             o.lab, o.title, o.points = props["lab"], props["title"], props["points"]
             o.props.setdefault("doc", props.get("doc", ""))
+            o.props["hidden"] = props.get("hidden", False)
+            if props.get("build"):
+                o.props["build"] = props["build"]
             if props.get("needs"):
                 o.props["needs"] = props["needs"]
         if report.skipped and o.status == "passed":
@@ -72,12 +88,19 @@ class Report:
 
     # -- output ------------------------------------------------------------
     def rerun_command(self, o: Outcome) -> str:
+        """A command that reruns this item from where the student stands:
+        inside the lab (`make test`) or at the top of the course (`make grade`)."""
         lab = o.lab.split("-")[0]
         impl = self.config.getoption("--impl")
-        extra = "" if impl == "labs" else f" IMPL={shlex.quote(impl)}"
+        from_lab = self.config.getoption("--rerun-from") == "lab"
+        extra = "" if impl == "labs" or from_lab else f" IMPL={shlex.quote(impl)}"
         name = o.title.split("[")[0] if o.title.endswith("]") else o.title
         if o.title.endswith("::build"):
+            if from_lab:
+                return "make"
             return f"make -C labs/{o.lab}" if impl == "labs" else f"make -C {self.impl / o.lab}"
+        if from_lab:
+            return f"make test K={shlex.quote(name)}"
         return f"make grade LAB={lab} K={shlex.quote(name)}{extra}"
 
     def by_lab(self) -> dict[str, list[Outcome]]:
@@ -118,7 +141,19 @@ class Report:
             total += lab_max
             earned += lab_got
             out.append("")
-            out.append(color(f"{lab_name}", "bold") + f"   ({self.impl / lab_name})")
+            build = next((o.props["build"] for o in outcomes if o.props.get("build")), None)
+            source = build["source"] if build else str(self.impl / lab_name)
+            out.append(color(f"{lab_name}", "bold") + f"   ({clean(source, 300)})")
+            if build:
+                if build["files"]:
+                    out.append(f"  your files: {', '.join(build['files'])}")
+                if build["ignored"]:
+                    out.append("  ignored (a submission is the lab's files only): "
+                               + clean(", ".join(build["ignored"]), 600))
+                if build["warnings"]:
+                    out.append("  compiler warnings (not graded; fix them, they often point "
+                               "at the bug):")
+                    out.extend(f"    {clean(w, 300)}" for w in build["warnings"].splitlines())
             width = max([len(o.title) for o in outcomes] + [20])
             for o in outcomes:
                 mark = {"passed": color("PASS", "green"), "failed": color("FAIL", "red"),
@@ -127,7 +162,7 @@ class Report:
                 if o.props.get("doc") and o.status == "passed":
                     line += "  " + o.props["doc"]
                 if o.status == "skipped":
-                    line += "  " + color(o.props.get("skip", ""), "yellow")
+                    line += "  " + color(clean(o.props.get("skip", ""), 300), "yellow")
                 out.append(line.rstrip())
                 if o.status in ("failed", "environment"):
                     environment |= o.status == "environment"
@@ -144,9 +179,21 @@ class Report:
         self.total, self.earned = total, earned
         return out
 
-    def failure_lines(self, o: Outcome, color) -> list[str]:
+    def failure_lines(self, o: Outcome, color, rerun: bool = True) -> list[str]:
         p = o.props
         pad = "        "
+        out = []
+        lines = self._failure_body(o, color, pad)
+        out.extend(clean(line, 1000) for line in lines)
+        if rerun:
+            again = self.rerun_command(o)
+            if p.get("faults"):
+                again += "   (same seed, same faults)"
+            out.append(f"{pad}{color('rerun:', 'bold')}     {again}")
+        return out
+
+    def _failure_body(self, o: Outcome, color, pad: str) -> list[str]:
+        p = o.props
         out = []
         if p.get("doc"):
             out.append(f"{pad}{color('test:', 'bold')}     {p['doc']}")
@@ -170,10 +217,6 @@ class Report:
             out.extend(f"{pad}  {line}" for line in plan["first"])
             if plan.get("by_hand"):
                 out.append(f"{pad}{color('by hand:', 'bold')}   {plan['by_hand']}")
-        rerun = self.rerun_command(o)
-        if p.get("faults"):
-            rerun += "   (same seed, same faults)"
-        out.append(f"{pad}{color('rerun:', 'bold')}     {rerun}")
         return out
 
     def pytest_terminal_summary(self, terminalreporter):
@@ -186,27 +229,57 @@ class Report:
 
         tr.write_sep("=", "netlab grade report")
         tr.write_line(netns.describe())
+        tr.write_line(sandboxing.describe(self.sandbox()))
         for line in self.lines(color):
             tr.write_line(line)
         tr.write_line(f"results: {self.out / 'results.json'}  report: {self.out / 'report.txt'}")
 
+    def sandbox(self):
+        from .fixtures import SANDBOX_KEY
+        return self.config.stash.get(SANDBOX_KEY, None)
+
+    def scrub(self, text: str) -> str:
+        """Gradescope output without the grading machine's paths."""
+        sb = self.sandbox()
+        if sb is not None:
+            text = re.sub(re.escape(str(sb.box)) + r"/build(-san)?/[0-9][0-9]-[a-z-]+/", "./", text)
+            text = text.replace(str(sb.box), "<sandbox>")
+        from .plugin import ROOT
+        return text.replace(str(ROOT), "<course>")
+
     def pytest_sessionfinish(self, session, exitstatus):
         lines = self.lines(lambda text, _name: text)
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "report.txt").write_text("\n".join(lines) + "\n")
+        (self.out / "report.txt").write_text("\n".join(lines) + "\n", errors="backslashreplace")
+        hidden_visibility = self.config.getoption("--hidden-visibility")
         tests = []
+        environment = 0
         for lab_name, outcomes in sorted(self.by_lab().items()):
             for o in outcomes:
-                text = "\n".join(self.failure_lines(o, lambda t, _n: t)) if o.status in (
-                    "failed", "environment") else o.props.get("skip", "")
-                tests.append({"name": f"{lab_name}: {o.title}", "score": o.earned,
+                environment += o.status == "environment"
+                hidden = bool(o.props.get("hidden"))
+                if hidden:
+                    # Until published: pass or fail and the points, nothing of the test itself.
+                    text = f"{'passed' if o.status == 'passed' else 'failed'}: " \
+                           f"{o.earned}/{o.points} points (a hidden test)"
+                elif o.status in ("failed", "environment"):
+                    text = self.scrub("\n".join(self.failure_lines(o, lambda t, _n: t, rerun=False)))
+                else:
+                    text = clean(o.props.get("skip", ""), 1000)
+                tests.append({"name": clean(f"{lab_name}: {o.title}", 200), "score": o.earned,
                               "max_score": o.points,
                               "status": "passed" if o.status == "passed" else "failed",
-                              "output": text})
-        results = {"score": self.earned, "max_score": self.total,
+                              "visibility": hidden_visibility if hidden else "visible",
+                              "output": clean(text, 8000)})
+        results = {"score": self.earned,
                    "execution_time": round(time.monotonic() - self.started, 1),
+                   "output": clean(sandboxing.describe(self.sandbox()), 500),
                    "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
-                   "labs": {name: {"score": sum(o.earned for o in os_),
-                                   "max_score": sum(o.points for o in os_)}
-                            for name, os_ in self.by_lab().items()}}
-        (self.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+                   "extra_data": {
+                       "max_score": self.total,
+                       "environment_failures": environment,
+                       "labs": {name: {"score": sum(o.earned for o in os_),
+                                       "max_score": sum(o.points for o in os_)}
+                                for name, os_ in self.by_lab().items()}}}
+        (self.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=True)
+                                               + "\n")
