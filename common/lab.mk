@@ -36,21 +36,29 @@ endif
 
 COMMON_SRCS := $(COMMON_DIR)/die.c
 # Objects live in build/ so that the lab directory keeps only what a student
-# edits plus the finished programs.
-BUILD   := build
+# edits plus the finished programs; each flavour (plain, SAN=1) has its own
+# object directory, so the two never mix, and a stamp per flavour makes the
+# programs relink whenever the flavour changes.
+FLAVOUR := $(if $(filter 1,$(SAN)),san,plain)
+BUILD   := build/$(FLAVOUR)
+FLAVOUR_STAMP := build/flavour.$(FLAVOUR)
 LIB_OBJS := $(addprefix $(BUILD)/,$(LIB_SRCS:.c=.o)) $(BUILD)/common/die.o
 DEPS     := $(wildcard $(BUILD)/*.d $(BUILD)/common/*.d)
 
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 GRADER := $(COMMON_DIR)/../grader/grade.py
 
-.PHONY: all test clean help check-runner
+.PHONY: all test grade clean help check-runner
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
 
-$(PROGRAMS): %: $(BUILD)/%.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(PROGRAMS): %: $(BUILD)/%.o $(LIB_OBJS) $(FLAVOUR_STAMP)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+$(FLAVOUR_STAMP): | $(BUILD)
+	rm -f build/flavour.*
+	touch $@
 
 $(BUILD)/%.o: %.c | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -68,13 +76,14 @@ check-runner: $(LIB_OBJS)
 	@test -n "$(CHECK_SRC)" -a -n "$(CHECK_OUT)" || { echo "usage: make check-runner CHECK_SRC=file.c CHECK_OUT=binary" >&2; exit 2; }
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $(CHECK_OUT) $(CHECK_SRC) $(LIB_OBJS) $(LDFLAGS) $(CHECK_LIBS) $(LDLIBS)
 
-# Grade this directory with the course's grader (this lab only);
-# K=name runs only the tests whose names contain name.
-test: all
-	$(PYTHON) $(GRADER) --impl $(abspath ..) --lab $(LAB_NAME) $(if $(K),-k '$(K)') $(if $(M),--milestone '$(M)')
+# Grade this directory with the course's grader (this lab only); the grader
+# takes the lab's files (lab.toml) and builds its own copies in a sandbox.
+# K=name runs only the tests whose names contain name; M=name one milestone.
+test grade: all
+	$(PYTHON) $(GRADER) --impl $(abspath .) --lab $(LAB_NAME) --rerun-from lab $(if $(K),-k '$(K)') $(if $(M),--milestone '$(M)')
 
 clean:
-	rm -rf $(BUILD) $(PROGRAMS) $(EXTRA_CLEAN)
+	rm -rf build $(PROGRAMS) $(EXTRA_CLEAN)
 
 help:
 	@echo "make          build $(PROGRAMS)"
