@@ -171,6 +171,10 @@ static int prepare(struct xfer *x, size_t first_len)
     x->code = 0;
     x->why[0] = '\0';
     x->block = 0;
+    x->sent_at = -1;
+    x->srtt_ms = -1;
+    x->rttvar_ms = 0;
+    x->rto_ms = x->timeout_ms;
     if (x->out != NULL && x->cap >= cap)
         return 0;
     xfer_destroy(x);
@@ -192,22 +196,47 @@ static int send_out(struct xfer *x)
     return 0;
 }
 
+/* The answer out asked for has come: a round-trip sample, unless out went
+ * more than once (Karn's rule), and the timeout of the next packet
+ * (RFC 6298, 2.2 and 2.3, with alpha 1/8, beta 1/4, K 4 and a clock of
+ * 1 ms), kept between XFER_MIN_RTO_MS and timeout_ms. */
+static void rtt_answered(struct xfer *x)
+{
+    /* TODO(student), optional last milestone: unless sent_at is -1, take now_ms() - sent_at
+     * as the sample r (then sent_at = -1); the first sets srtt_ms = r and rttvar_ms = r / 2,
+     * later ones rttvar_ms = 3/4 rttvar_ms + 1/4 |srtt_ms - r| and then srtt_ms = 7/8 srtt_ms
+     * + 1/8 r; rto_ms = srtt_ms + max(1, 4 rttvar_ms), within [XFER_MIN_RTO_MS, timeout_ms].
+     * Left empty, rto_ms stays timeout_ms: a fixed timer, which the tests accept. */
+    (void)x;
+}
+
+/* out went unanswered for rto_ms: the path is slower than we thought, or
+ * congested. Double the wait (RFC 6298, 5.5), up to timeout_ms; the next
+ * sample sets it again. The copy about to go makes out's answer ambiguous. */
+static void rtt_backoff(struct xfer *x)
+{
+    /* TODO(student), optional last milestone: no sample from this packet any more (sent_at
+     * = -1), and rto_ms doubles, up to timeout_ms. */
+    (void)x;
+}
+
 /* out goes for the first time: its deadline is fixed now. */
 static int transmit(struct xfer *x)
 {
-    /* TODO(student): out goes for the first time: count one send and fix its deadline,
-     * timeout_ms from now (now_ms), then send it. */
+    /* TODO(student): out goes for the first time: count one send, note when in sent_at
+     * (now_ms) and fix its deadline rto_ms after that, then send it. */
     (void)send_out;
+    (void)rtt_backoff;
     set_why(x, "not implemented");
     return -1;
 }
 
-/* timeout_ms passed without an answer: out goes again, or we give up. */
+/* rto_ms passed without an answer: out goes again, or we give up. */
 static int retransmit(struct xfer *x)
 {
     /* TODO(student): after XFER_MAX_SENDS sends, give up: ERROR 0 "timed out" (xfer_error),
-     * then end XFER_TIMEOUT; else count one more send, fix its new deadline and send out
-     * again. */
+     * then end XFER_TIMEOUT; else count one more send, back off (rtt_backoff), fix its new
+     * deadline rto_ms from now and send out again. */
     set_why(x, "not implemented");
     return -1;
 }
@@ -292,7 +321,7 @@ static int ended(struct xfer *x)
 }
 
 /*
- * The peer's next packet, sending out again each time timeout_ms pass
+ * The peer's next packet, sending out again each time rto_ms pass
  * without one (retransmit gives up after XFER_MAX_SENDS). Returns 0 with
  * *p decoded, -1 when the transfer ends (end says why).
  */
@@ -382,9 +411,9 @@ int xfer_send_file(struct xfer *x, int file, const void *first, size_t first_len
 {
     /* TODO(student): prepare the buffers; send first (an OACK, answered by ACK 0) or DATA 1;
      * then loop on await_packet (it retransmits after each timeout): on the ACK of the block
-     * in flight send the next one (the block number wraps after 65535), ignore every other
-     * ACK (never resend on a duplicate), and end at the ACK of the final block; anything
-     * else from the peer is unexpected. */
+     * in flight (a round-trip sample: rtt_answered) send the next one (the block number
+     * wraps after 65535), ignore every other ACK (never resend on a duplicate), and end at
+     * the ACK of the final block; anything else from the peer is unexpected. */
     (void)file;
     (void)first;
     (void)first_len;
@@ -393,6 +422,7 @@ int xfer_send_file(struct xfer *x, int file, const void *first, size_t first_len
     (void)await_packet;
     (void)unexpected;
     (void)load_block;
+    (void)rtt_answered;
     xfer_error(x, TFTP_EUNDEF, "not implemented");
     return -1;
 }
@@ -400,8 +430,9 @@ int xfer_send_file(struct xfer *x, int file, const void *first, size_t first_len
 int xfer_receive_file(struct xfer *x, int file, const void *first, size_t first_len)
 {
     /* TODO(student): prepare the buffers and send first; then write each expected DATA block
-     * (write_all; file_error when that fails) and ACK it, re-send the ACK of the previous block
-     * when that block comes again (without touching the deadline), ignore other blocks, refuse
+     * (a round-trip sample: rtt_answered; write_all; file_error when that fails) and ACK it,
+     * re-send the ACK of the previous block when that block comes again (without touching the
+     * deadline; no sample from it then: sent_at = -1), ignore other blocks, refuse
      * a DATA longer than blksize, answer an OACK to our RRQ with ERROR 8; return 0 at the final
      * block (shorter than blksize), before ACKing it. */
     (void)file;
@@ -414,9 +445,10 @@ int xfer_receive_file(struct xfer *x, int file, const void *first, size_t first_
 
 int xfer_finish_receive(struct xfer *x, bool dally)
 {
-    /* TODO(student): ACK the final block (x->block); with dally, wait timeout_ms more and ACK
-     * again each time the final DATA comes again (each restarting the wait, XFER_MAX_SENDS
-     * at most); end XFER_DONE whatever happens during the dally. */
+    /* TODO(student): ACK the final block (x->block); with dally, wait timeout_ms more (not
+     * rto_ms: the peer's timer decides when its copy comes) and ACK again each time the final
+     * DATA comes again (each restarting the wait, XFER_MAX_SENDS at most); end XFER_DONE
+     * whatever happens during the dally. */
     (void)dally;
     set_why(x, "not implemented");
     return -1;

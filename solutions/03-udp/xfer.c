@@ -175,6 +175,10 @@ static int prepare(struct xfer *x, size_t first_len)
     x->code = 0;
     x->why[0] = '\0';
     x->block = 0;
+    x->sent_at = -1;
+    x->srtt_ms = -1;
+    x->rttvar_ms = 0;
+    x->rto_ms = x->timeout_ms;
     if (x->out != NULL && x->cap >= cap)
         return 0;
     xfer_destroy(x);
@@ -196,15 +200,50 @@ static int send_out(struct xfer *x)
     return 0;
 }
 
+/* The answer out asked for has come: a round-trip sample, unless out went
+ * more than once (Karn's rule), and the timeout of the next packet
+ * (RFC 6298, 2.2 and 2.3, with alpha 1/8, beta 1/4, K 4 and a clock of
+ * 1 ms), kept between XFER_MIN_RTO_MS and timeout_ms. */
+static void rtt_answered(struct xfer *x)
+{
+    if (x->sent_at < 0)
+        return;
+    double r = (double)(now_ms() - x->sent_at);
+    x->sent_at = -1; /* one sample per packet */
+    if (x->srtt_ms < 0) {
+        x->srtt_ms = r;
+        x->rttvar_ms = r / 2;
+    } else {
+        double error = x->srtt_ms > r ? x->srtt_ms - r : r - x->srtt_ms;
+        x->rttvar_ms = 0.75 * x->rttvar_ms + 0.25 * error; /* before srtt moves */
+        x->srtt_ms = 0.875 * x->srtt_ms + 0.125 * r;
+    }
+    double var = 4 * x->rttvar_ms > 1 ? 4 * x->rttvar_ms : 1;
+    double rto = x->srtt_ms + var;
+    if (rto < XFER_MIN_RTO_MS)
+        rto = XFER_MIN_RTO_MS;
+    x->rto_ms = rto < x->timeout_ms ? (int)rto : x->timeout_ms;
+}
+
+/* out went unanswered for rto_ms: the path is slower than we thought, or
+ * congested. Double the wait (RFC 6298, 5.5), up to timeout_ms; the next
+ * sample sets it again. The copy about to go makes out's answer ambiguous. */
+static void rtt_backoff(struct xfer *x)
+{
+    x->sent_at = -1;
+    x->rto_ms = x->rto_ms <= x->timeout_ms / 2 ? 2 * x->rto_ms : x->timeout_ms;
+}
+
 /* out goes for the first time: its deadline is fixed now. */
 static int transmit(struct xfer *x)
 {
     x->sends = 1;
-    x->deadline = now_ms() + x->timeout_ms;
+    x->sent_at = now_ms();
+    x->deadline = x->sent_at + x->rto_ms;
     return send_out(x);
 }
 
-/* timeout_ms passed without an answer: out goes again, or we give up. */
+/* rto_ms passed without an answer: out goes again, or we give up. */
 static int retransmit(struct xfer *x)
 {
     if (x->sends >= XFER_MAX_SENDS) {
@@ -213,7 +252,8 @@ static int retransmit(struct xfer *x)
         return -1;
     }
     x->sends++;
-    x->deadline = now_ms() + x->timeout_ms;
+    rtt_backoff(x);
+    x->deadline = now_ms() + x->rto_ms;
     return send_out(x);
 }
 
@@ -346,7 +386,7 @@ static int ended(struct xfer *x)
 }
 
 /*
- * The peer's next packet, sending out again each time timeout_ms pass
+ * The peer's next packet, sending out again each time rto_ms pass
  * without one (retransmit gives up after XFER_MAX_SENDS). Returns 0 with
  * *p decoded, -1 when the transfer ends (end says why).
  */
@@ -451,6 +491,7 @@ int xfer_send_file(struct xfer *x, int file, const void *first, size_t first_len
             return unexpected(x, &p);
         if (p.block != block)
             continue; /* an old or duplicate ACK: answering it would send every DATA twice */
+        rtt_answered(x);
         if (last)
             return 0;
         block++; /* 65535 + 1 is 0: the wrap curl, atftp and tftp-hpa expect */
@@ -482,6 +523,7 @@ int xfer_receive_file(struct xfer *x, int file, const void *first, size_t first_
         if (p.opcode != TFTP_DATA)
             return unexpected(x, &p);
         if (p.block == expect) {
+            rtt_answered(x);
             if (p.data_len > x->blksize) {
                 xfer_error(x, TFTP_EBADOP, "DATA longer than the block size");
                 return -1;
@@ -499,7 +541,9 @@ int xfer_receive_file(struct xfer *x, int file, const void *first, size_t first_
                 return -1;
         } else if (any && p.block == (uint16_t)(expect - 1)) {
             /* Our ACK was lost and the sender tries again: the same ACK,
-             * with its deadline left as it was. */
+             * with its deadline left as it was; the next DATA may answer
+             * either copy, so it is no sample. */
+            x->sent_at = -1;
             if (send_out(x) == -1)
                 return -1;
         } /* any other block: ignored */
@@ -511,6 +555,7 @@ int xfer_finish_receive(struct xfer *x, bool dally)
     x->out_len = (size_t)tftp_encode_ack(x->out, x->cap, x->block);
     if (transmit(x) == -1)
         return -1;
+    x->deadline = now_ms() + x->timeout_ms; /* the peer's timer decides, not ours */
     for (int again = 0; dally && again < XFER_MAX_SENDS;) {
         struct tftp_packet p;
         int r = next_packet(x, &p);

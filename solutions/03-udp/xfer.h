@@ -30,11 +30,22 @@
  * ERROR 5 (Unknown transfer ID) and changes nothing else; an ERROR gets no
  * answer, from anyone.
  *
- * Timing: every new packet goes out once and is sent again each time
- * timeout_ms pass without the answer it asks for, XFER_MAX_SENDS times in
- * all; its deadline is fixed when it is sent (stray datagrams, duplicate
- * ACKs and re-ACKs never move it). Once the last send has gone unanswered
- * for timeout_ms, the transfer ends with ERROR 0 "timed out".
+ * Timing: every new packet goes out once and is sent again each time its
+ * retransmission timeout (rto_ms) passes without the answer it asks for,
+ * XFER_MAX_SENDS times in all; its deadline is fixed when it is sent
+ * (stray datagrams, duplicate ACKs and re-ACKs never move it). Once the
+ * last send has gone unanswered for rto_ms, the transfer ends with ERROR 0
+ * "timed out".
+ *
+ * The timeout adapts to the path as TCP's does (RFC 6298): it starts at
+ * timeout_ms; every answer to a packet that went only once is a round-trip
+ * sample that updates a smoothed RTT and its variation, and the timeout
+ * becomes srtt + 4 * rttvar; an answer to a packet sent twice is no sample
+ * (Karn's rule: it may answer either copy); each retransmission doubles
+ * the timeout. It never goes below XFER_MIN_RTO_MS nor above timeout_ms,
+ * so timeout_ms stays the first wait and the longest. The dally after the
+ * final ACK waits timeout_ms: the peer's timer, not ours, decides when its
+ * copy comes again.
  *
  * Library code: never prints, never exits, never closes the socket or the
  * file. One struct xfer belongs to one thread; transfers in different
@@ -52,6 +63,7 @@
 
 #define XFER_MAX_SENDS 5 /* times one packet goes out before giving up */
 #define XFER_WHY_MAX 160 /* bytes of xfer.why, NUL included */
+#define XFER_MIN_RTO_MS 200 /* the adaptive timeout's floor (timeout_ms is its ceiling) */
 
 /* How a transfer ended. Except for XFER_DONE, xfer.why says more. */
 enum xfer_end {
@@ -72,7 +84,7 @@ struct xfer {
     bool peer_port_open;      /* a client's RRQ: the first answer from peer's address
                                  (any port) fixes the port; default false */
     size_t blksize;           /* TFTP_MIN_BLKSIZE..TFTP_MAX_BLKSIZE; default 512 */
-    int timeout_ms;           /* wait before each retransmission; default 1000 */
+    int timeout_ms;           /* the first and longest wait for an answer; default 1000 */
     int stop_fd;              /* -1, or a descriptor that becomes readable to stop */
     const char *stop_message; /* ERROR 0 text sent on a stop; default "transfer stopped" */
 
@@ -89,6 +101,10 @@ struct xfer {
     size_t cap;       /* bytes of out and of in */
     int sends;        /* times out has gone */
     int64_t deadline; /* now_ms() when out is due again */
+    int64_t sent_at;  /* now_ms() when out went, -1 once it went again (Karn: no sample) */
+    double srtt_ms;   /* smoothed round-trip time; -1 before the first sample */
+    double rttvar_ms; /* its smoothed deviation */
+    int rto_ms;       /* the wait after each send: timeout_ms until the first sample */
     uint16_t block;   /* receiver: the last block written */
 };
 
