@@ -77,7 +77,8 @@ def fetch(server, path, journal, **kwargs):
 
 
 @pytest.mark.points(2)
-@pytest.mark.milestone("listen")
+@pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_usage(run, lab, tmp_path, start_server, journal):
     """Bad options exit 2 with a usage line, a missing docroot exits 1; good ones serve."""
     www, files = make_docroot(tmp_path)
@@ -136,6 +137,7 @@ def test_httpd_http11_request(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_head(lab, tmp_path, start_server, journal):
     """HEAD: the same headers as GET, Content-Length included, and no body."""
     www, files = make_docroot(tmp_path)
@@ -149,6 +151,7 @@ def test_httpd_head(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_content_types(lab, tmp_path, start_server, journal):
     """Content-Type from the extension, for every type in the handout."""
     www, _ = make_docroot(tmp_path)
@@ -164,6 +167,7 @@ def digest(data: bytes) -> str:
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_large_binary_file(run, lab, tmp_path, start_server):
     """A 32 MiB binary file reaches curl byte for byte (same SHA-256)."""
     www, _ = make_docroot(tmp_path)
@@ -184,6 +188,7 @@ def test_httpd_large_binary_file(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_directory_index(lab, tmp_path, start_server, journal):
     """A directory serves its index.html; one without is 403."""
     www, files = make_docroot(tmp_path)
@@ -195,6 +200,7 @@ def test_httpd_directory_index(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_not_found(lab, tmp_path, start_server, journal):
     """A missing file is 404 with a small HTML page; an existing one still 200."""
     www, files = make_docroot(tmp_path)
@@ -213,6 +219,7 @@ TRAVERSALS = ["/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/
 
 @pytest.mark.points(4)
 @pytest.mark.milestone("safety")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_refuses_traversal(lab, tmp_path, start_server, journal):
     """Every spelling of a way out of the docroot gets 400, 403 or 404, never the file."""
     www, files = make_docroot(tmp_path)
@@ -229,6 +236,7 @@ def test_httpd_refuses_traversal(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("safety")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_unreadable_file(lab, tmp_path, start_server, journal):
     """A file the server may not read is 403."""
     www, files = make_docroot(tmp_path)
@@ -259,6 +267,7 @@ ERROR_CASES = [
 
 @pytest.mark.points(4)
 @pytest.mark.milestone("safety")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_error_statuses(lab, tmp_path, start_server, journal):
     """400, 501, 505, 414 and 431, each with an HTML page; a good request still works."""
     www, files = make_docroot(tmp_path)
@@ -272,6 +281,7 @@ def test_httpd_error_statuses(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("concurrency")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_request_one_byte_at_a_time(lab, tmp_path, start_server, journal):
     """The request arrives one byte per segment; the answer is the same."""
     www, files = make_docroot(tmp_path)
@@ -315,6 +325,7 @@ def concurrent_gets(port, path, count, journal):
 
 @pytest.mark.points(4)
 @pytest.mark.milestone("concurrency")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_concurrent_clients(lab, tmp_path, start_server, journal):
     """50 clients at once, each gets the whole 64 KiB file."""
     www, files = make_docroot(tmp_path)
@@ -341,6 +352,7 @@ def still_open_and_silent(sock) -> bool:
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("concurrency")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_idle_client(lab, tmp_path, start_server, journal):
     """A client that sends nothing delays nobody, and is dropped after -t seconds."""
     www, files = make_docroot(tmp_path)
@@ -416,6 +428,7 @@ def abort_mid_body(port, path, journal, keep=100_000):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_client_closes_mid_body(lab, tmp_path, start_server, journal):
     """Clients that reset mid-transfer cost nothing: no death, no leaked descriptor."""
     www, files = make_docroot(tmp_path)
@@ -434,7 +447,8 @@ def test_httpd_client_closes_mid_body(lab, tmp_path, start_server, journal):
 
 
 @pytest.mark.points(2)
-@pytest.mark.milestone("listen")
+@pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_restart_on_same_port(lab, tmp_path, start_server, journal):
     """Stopped right after traffic, the server starts again on the same port at once."""
     www, files = make_docroot(tmp_path)
@@ -453,6 +467,7 @@ def test_httpd_restart_on_same_port(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_descriptors_stable_after_1000_requests(lab, tmp_path, start_server, journal):
     """1,000 requests of every kind (200, HEAD, 404, 403, 400, aborted) leak nothing."""
     www, _ = make_docroot(tmp_path)
@@ -478,6 +493,7 @@ LOG_LINE = re.compile(r'^(\S+) "(.*)" (\d{3}) (\d+)$')
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_access_log(lab, tmp_path, start_server, journal):
     """One line per request on stderr: peer, request line, status, body bytes."""
     www, files = make_docroot(tmp_path)
@@ -506,6 +522,7 @@ def test_httpd_access_log(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_sigterm_finishes_in_flight(lab, tmp_path, start_server, journal):
     """SIGTERM during a download: the download completes, then the server exits 0."""
     www, _ = make_docroot(tmp_path)
@@ -527,6 +544,7 @@ def test_httpd_sigterm_finishes_in_flight(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_valgrind_clean(lab, tmp_path, start_server, journal):
     """Under Valgrind, after requests of every kind and SIGTERM: no errors, leaks or descriptors."""
     www, files = make_docroot(tmp_path)
@@ -542,6 +560,7 @@ def test_httpd_valgrind_clean(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpget_against_httpd(run, lab, tmp_path, start_server):
     """Lab 01's reference httpget downloads a 1 MiB file and gets a 404."""
     www, _ = make_docroot(tmp_path)
@@ -559,6 +578,7 @@ def test_httpget_against_httpd(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_curl_against_httpd(run, lab, tmp_path, start_server):
     """curl: a file over IPv4 and IPv6, HEAD with -I, and a 404."""
     www, files = make_docroot(tmp_path)
@@ -579,6 +599,7 @@ def test_curl_against_httpd(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_python_http_client_against_httpd(lab, tmp_path, start_server, journal):
     """Python's http.client reads a file and its headers."""
     import http.client
@@ -600,6 +621,7 @@ def test_python_http_client_against_httpd(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_wrk_short_run(run, lab, tmp_path, start_server):
     """wrk, 2 threads and 20 connections for 1 s with Connection: close: zero errors."""
     www, _ = make_docroot(tmp_path)

@@ -55,6 +55,7 @@ def no_leftovers(root, expected_names, what):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("read")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_usage(run, lab, tmp_path, start_server):
     """Bad options exit 2 with a usage line, a missing root exits 1; good ones serve."""
     root, files = make_root(tmp_path, sizes=(1,))
@@ -88,6 +89,7 @@ def test_tftpd_serves_the_reference_client(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("read")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_block_sizes_exact(lab, tmp_path, start_server, tftp_client):
     """A strict client: block numbers in order, full blocks but the last, a final empty DATA
     for multiples of 512, all from one new port."""
@@ -101,6 +103,7 @@ def test_tftpd_block_sizes_exact(lab, tmp_path, start_server, tftp_client):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("options")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_serves_curl(run, lab, tmp_path, start_server):
     """curl (which asks for blksize and tsize) gets every size, also with blksize 1428,
     blksize 8 and no options."""
@@ -119,6 +122,7 @@ def test_tftpd_serves_curl(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("read")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_serves_tftp_hpa_and_atftp(run, lab, tmp_path, start_server):
     """tftp-hpa's tftp and atftp fetch files of several sizes."""
     root, files = make_root(tmp_path)
@@ -135,6 +139,7 @@ def test_tftpd_serves_tftp_hpa_and_atftp(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("options")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_accepts_uploads_from_curl(run, lab, tmp_path, start_server):
     """curl -T uploads files of 0, 512 and 70,000 bytes; each arrives whole, nothing else stays."""
     root, files = make_root(tmp_path, sizes=())
@@ -152,6 +157,7 @@ def test_tftpd_accepts_uploads_from_curl(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("write")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_accepts_uploads_from_tftp_hpa_and_atftp(run, lab, tmp_path, start_server):
     """tftp-hpa's tftp and atftp upload files; each arrives whole."""
     root, _files = make_root(tmp_path, sizes=())
@@ -168,6 +174,7 @@ def test_tftpd_accepts_uploads_from_tftp_hpa_and_atftp(run, lab, tmp_path, start
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("options")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_negotiates_options(lab, tmp_path, start_server, tftp_client):
     """blksize and tsize come back in an OACK (unknown options left out); with no options
     there is no OACK; a WRQ's tsize is echoed."""
@@ -211,6 +218,7 @@ def test_tftpd_negotiates_options(lab, tmp_path, start_server, tftp_client):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_errors(lab, tmp_path, start_server, tftp_client):
     """Missing file: ERROR 1; outside the root (.., a link out): ERROR 2; netascii refused;
     an unknown mode refused. Every refusal is paired with a file that is served."""
@@ -246,6 +254,7 @@ def test_tftpd_errors(lab, tmp_path, start_server, tftp_client):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("write")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_never_overwrites(lab, tmp_path, start_server, tftp_client):
     """A WRQ for an existing file gets ERROR 6 and the file stays as it was; a new name
     is accepted; a WRQ outside the root gets ERROR 2."""
@@ -272,6 +281,7 @@ def test_tftpd_never_overwrites(lab, tmp_path, start_server, tftp_client):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("read")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_transfer_ids(lab, tmp_path, start_server, tftp_client):
     """A transfer has its own port; a packet to it from a stranger gets ERROR 5 and the
     transfer goes on undisturbed."""
@@ -306,6 +316,7 @@ def test_tftpd_transfer_ids(lab, tmp_path, start_server, tftp_client):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("loss")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_retransmits_then_gives_up(run, lab, tmp_path, start_server, tftp_client):
     """Without an ACK, DATA 1 comes again after -T ms, 5 times in all; then the server
     gives up and serves the next client."""
@@ -339,6 +350,7 @@ def test_tftpd_retransmits_then_gives_up(run, lab, tmp_path, start_server, tftp_
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("loss")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_ignores_duplicate_acks(lab, tmp_path, start_server, tftp_client):
     """The Sorcerer's Apprentice: a duplicate ACK must not make the server send DATA again."""
     root, files = make_root(tmp_path, sizes=(1500,))
@@ -369,6 +381,7 @@ def test_tftpd_ignores_duplicate_acks(lab, tmp_path, start_server, tftp_client):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("write")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_aborted_upload_leaves_nothing(lab, tmp_path, start_server, tftp_client):
     """An upload whose client vanishes after two blocks: the name never appears, and no
     temporary file stays once the server gives up."""
@@ -400,6 +413,7 @@ def test_tftpd_aborted_upload_leaves_nothing(lab, tmp_path, start_server, tftp_c
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_concurrent_transfers(run, lab, tmp_path, start_server, tftp_client):
     """A stalled client delays nobody: 6 downloads and 2 uploads at once finish whole."""
     root, files = make_root(tmp_path, sizes=(100_000,))
@@ -442,6 +456,7 @@ MALFORMED = [b"", b"\x00", b"\x00\x01", b"\x00\x01name-without-end", b"\x00\x01n
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_survives_malformed_packets(lab, tmp_path, start_server, tftp_client):
     """Short, unterminated, unknown, misplaced and huge datagrams at the listening port:
     ERROR 4 or silence, never a crash, and the next client is served."""

@@ -32,6 +32,7 @@ def only_files(directory, names, what):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("read")
+@pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_usage(run, lab, tmp_path, start_server):
     """Bad command lines exit 2 with a usage line; a good one fetches the file."""
     root, files = make_root(tmp_path, sizes=(10,))
@@ -68,6 +69,7 @@ def test_tftpget_from_the_reference_server(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("read")
+@pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_from_atftpd(run, lab, tmp_path, atftpd_server):
     """Files of 0, 512, 513 and 70,000 bytes from atftpd, a server nobody here wrote."""
     root, files = make_root(tmp_path, sizes=(0, 512, 513, 70_000))
@@ -104,6 +106,7 @@ def test_tftpget_through_a_lossy_network(run, lab, tmp_path, start_server, atftp
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_reports_server_errors(run, lab, tmp_path, start_server):
     """A missing file: the server's message on stderr, exit 1, LOCAL untouched; an existing
     file then replaces LOCAL."""
@@ -127,6 +130,7 @@ def test_tftpget_reports_server_errors(run, lab, tmp_path, start_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("loss")
+@pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_answers_strangers(run, lab, tmp_path, tftp_scripted_server):
     """A DATA from another port in the middle of a transfer gets ERROR 5 and changes
     nothing: the file from the real transfer arrives whole."""
@@ -168,6 +172,7 @@ def test_tftpget_answers_strangers(run, lab, tmp_path, tftp_scripted_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("loss")
+@pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_incomplete_transfer_leaves_local_untouched(run, lab, tmp_path,
                                                             tftp_scripted_server):
     """A server that goes silent after two blocks: exit 1 after the retries, LOCAL as it
@@ -200,6 +205,7 @@ def test_tftpget_incomplete_transfer_leaves_local_untouched(run, lab, tmp_path,
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("loss")
+@pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_tftpget_acks_duplicates_again(run, lab, tmp_path, tftp_scripted_server):
     """A duplicated DATA is ACKed again (its first ACK may be lost) and written once."""
     payload = content(1200, 8)

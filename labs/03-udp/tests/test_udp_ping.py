@@ -139,6 +139,7 @@ def start_echo(start_server, lab, **kwargs):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("udpecho")
+@pytest.mark.needs("test_udpecho_echoes_every_size")
 def test_udpecho_usage(run, lab, start_server, journal):
     """Without -p, or with a bad port or argument: exit 2 with a usage line; -p 0 serves."""
     for argv in ([], ["-p"], ["-p", "70000"], ["-p", "-1"], ["-p", "seven"], ["-p", "0", "extra"],
@@ -194,6 +195,7 @@ def test_udpecho_never_echoes_a_cut_datagram(lab, start_server, journal):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("udpecho")
+@pytest.mark.needs("test_udpecho_echoes_every_size")
 def test_udpecho_many_clients(lab, start_server, journal):
     """20 clients, 5 interleaved rounds: each gets back exactly its own datagrams."""
     server = start_echo(start_server, lab)
@@ -218,6 +220,7 @@ def test_udpecho_many_clients(lab, start_server, journal):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("udpecho")
+@pytest.mark.needs("test_udpecho_echoes_every_size")
 def test_udpecho_ipv4_and_ipv6_clients(lab, start_server, journal):
     """One server answers 127.0.0.1 and ::1 clients, each from its own address family."""
     server = start_echo(start_server, lab)

@@ -60,7 +60,8 @@ def answer_a(address, ttl=60):
 
 
 @pytest.mark.points(1)
-@pytest.mark.milestone("query")
+@pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_usage(run, lab, dnsmasq_server):
     """Bad command lines exit 2 with a usage line; good ones, with the server and the name in
     either order, get the answer."""
@@ -95,6 +96,7 @@ def test_minidig_a_like_dig(run, lab, dnsmasq_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_aaaa_like_dig(run, lab, dnsmasq_server):
     """An AAAA record prints its address the way inet_ntop writes it."""
     like_dig(run, lab, dnsmasq_server(), fqdn("www"), "AAAA", ordered=True)
@@ -102,6 +104,7 @@ def test_minidig_aaaa_like_dig(run, lab, dnsmasq_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_mx_like_dig(run, lab, dnsmasq_server):
     """MX records: the preference, then the exchange's name with its final dot."""
     like_dig(run, lab, dnsmasq_server(), ZONE, "MX")
@@ -109,6 +112,7 @@ def test_minidig_mx_like_dig(run, lab, dnsmasq_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_txt_like_dig(run, lab, dnsmasq_server):
     """TXT records: every string quoted, with quotes, backslashes and control bytes escaped
     as dig escapes them."""
@@ -119,6 +123,7 @@ def test_minidig_txt_like_dig(run, lab, dnsmasq_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_cname_chain_in_order(run, lab, dnsmasq_server):
     """A chain of two CNAMEs: every record of the answer section, in the order received."""
     zone = dnsmasq_server()
@@ -129,6 +134,7 @@ def test_minidig_cname_chain_in_order(run, lab, dnsmasq_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_type_names_ignore_case(run, lab, dnsmasq_server):
     """-t aaaa, -t Mx and -t txt ask for AAAA, MX and TXT."""
     zone = dnsmasq_server()
@@ -139,6 +145,7 @@ def test_minidig_type_names_ignore_case(run, lab, dnsmasq_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_nxdomain(run, lab, dnsmasq_server):
     """A name that does not exist: `minidig: NAME: NXDOMAIN` on stderr, nothing on stdout,
     exit 1; a name that exists, exit 0."""
@@ -154,6 +161,7 @@ def test_minidig_nxdomain(run, lab, dnsmasq_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_refused_and_servfail(run, lab, dnsmasq_server, dns_scripted_server):
     """REFUSED (dnsmasq, for a name outside its zone) and SERVFAIL (a scripted server):
     the RCODE's name on stderr, exit 1; NOERROR from the same server, exit 0."""
@@ -183,6 +191,7 @@ def test_minidig_refused_and_servfail(run, lab, dnsmasq_server, dns_scripted_ser
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_no_records_of_that_type(run, lab, dnsmasq_server):
     """NOERROR with an empty answer section (www has no MX): no line, exit 0, like dig."""
     zone = dnsmasq_server()
@@ -204,6 +213,7 @@ def fixed_answer(address):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_server_from_resolv_conf(lab, private_names, dns_scripted_server):
     """Without @SERVER, the first `nameserver` of /etc/resolv.conf (here 127.0.0.2, after
     comments and other lines; then ::1) gets the query, on the port -p gives."""
@@ -230,6 +240,7 @@ def test_minidig_server_from_resolv_conf(lab, private_names, dns_scripted_server
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_default_server_is_localhost(lab, private_names, dnsmasq_server):
     """A resolv.conf without any `nameserver`: the server is 127.0.0.1, as for the C library."""
     zone = dnsmasq_server()
@@ -243,6 +254,7 @@ def test_minidig_default_server_is_localhost(lab, private_names, dnsmasq_server)
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_ipv6_server(run, lab, dnsmasq_server):
     """@::1: the query goes over IPv6."""
     zone = dnsmasq_server(ipv6=True)
@@ -280,6 +292,7 @@ def test_minidig_sends_a_plain_query(run, lab, dns_scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("hostile")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_ignores_a_wrong_id(run, lab, dns_scripted_server):
     """Before the answer: the query echoed back (QR clear) and an answer with another ID; only
     the real answer is printed."""
@@ -298,6 +311,7 @@ def test_minidig_ignores_a_wrong_id(run, lab, dns_scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("hostile")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_ignores_forged_sources(run, lab, dns_scripted_server):
     """Before the answer, two forgeries with the right ID and question: from another port of
     the server's address, and from another address (127.0.0.2) with the server's port."""
@@ -319,6 +333,7 @@ def test_minidig_ignores_forged_sources(run, lab, dns_scripted_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("hostile")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_ignores_another_question(run, lab, dns_scripted_server):
     """Before the answer, two with the right ID but another question (another name, another
     type)."""
@@ -340,6 +355,7 @@ def test_minidig_ignores_another_question(run, lab, dns_scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("retries")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_retries_after_silence(run, lab, dns_scripted_server):
     """The server ignores the first two queries and answers the third: the same question
     three times, then the answer."""
@@ -361,6 +377,7 @@ def test_minidig_retries_after_silence(run, lab, dns_scripted_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("retries")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_gives_up_after_three_tries(run, lab, dns_scripted_server):
     """A server that never answers silent.test: exactly 3 queries, then `timed out` on stderr,
     exit 1; the same server answers answered.test at once."""
@@ -428,6 +445,7 @@ def expect_refused(run, lab, server, names, what):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("hostile")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_refuses_pointer_loops(run, lab, dns_scripted_server):
     """Compression loops (an owner pointing to itself, a name pointing back into its own
     labels, two owners pointing at each other) end in exit 1 quickly, never in a hang."""
@@ -454,6 +472,7 @@ def long_label(q):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("hostile")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_refuses_lying_counts(run, lab, dns_scripted_server):
     """Answers that claim more than they hold: a pointer past the end, ANCOUNT 3 with one
     answer, RDLENGTH 200 with 4 bytes, a 63-byte label with 10 bytes left. Nothing printed
@@ -465,6 +484,7 @@ def test_minidig_refuses_lying_counts(run, lab, dns_scripted_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("retries")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_truncated_answer_over_tcp(run, lab, dnsmasq_server):
     """120 A records do not fit in 512 bytes: dnsmasq sets TC, and minidig asks again over
     TCP and prints all of them, as dig does."""
@@ -477,6 +497,7 @@ def test_minidig_truncated_answer_over_tcp(run, lab, dnsmasq_server):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("retries")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_minidig_tcp_answer_in_pieces(run, lab, dns_scripted_server):
     """A truncated UDP answer (TC, one record), then over TCP the length prefix and the answer
     arrive 3 bytes at a time, 10 ms apart: the three records of the TCP answer, not the UDP

@@ -233,6 +233,7 @@ def with_port(shown_list, port):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_usage(lab, private_names):
     """Bad command lines exit 2 with a usage line; good ones list addresses."""
     runner = private_names(NAMES)
@@ -268,6 +269,7 @@ def test_resolve_lists_every_address_in_libc_order(lab, private_names):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_family_filters(lab, private_names):
     """-4 and -6 give only IPv4 or only IPv6 addresses, as getaddrinfo's ai_family does."""
     runner = private_names(NAMES)
@@ -282,6 +284,7 @@ def test_resolve_family_filters(lab, private_names):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_ipv6_only_name(lab, private_names):
     """A name with only an IPv6 address lists just that one."""
     runner = private_names(NAMES)
@@ -296,6 +299,7 @@ def test_resolve_ipv6_only_name(lab, private_names):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_many_addresses(lab, private_names):
     """A name with eight addresses: eight lines, in getaddrinfo's order."""
     runner = private_names(NAMES)
@@ -307,6 +311,7 @@ def test_resolve_many_addresses(lab, private_names):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_numeric_and_service(lab, private_names):
     """IPv6 in brackets, an IPv4 address, service names (http is 80): no name lookup needed."""
     runner = private_names(NAMES)
@@ -322,6 +327,7 @@ def test_resolve_numeric_and_service(lab, private_names):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_unknown_name(lab, private_names):
     """An unknown name or service: exit 1 with getaddrinfo's message; a known name works."""
     runner = private_names(NAMES)
@@ -369,6 +375,7 @@ def expect_connected(result, shown, index, peers, what):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("connect")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_connect(lab, private_names, endpoints):
     """-c connects to the first address when it listens, and says so."""
     runner = private_names(NAMES)
@@ -381,6 +388,7 @@ def test_resolve_connect(lab, private_names, endpoints):
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("connect")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_connect_after_refusal(lab, private_names, endpoints):
     """The first addresses refuse: each refusal is reported, the last address connects."""
     runner = private_names({"fallback.test": ["::1", "127.0.0.3", "127.0.0.4"]})
@@ -393,6 +401,7 @@ def test_resolve_connect_after_refusal(lab, private_names, endpoints):
 
 @pytest.mark.points(4)
 @pytest.mark.milestone("connect")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_connect_skips_silent_addresses(lab, private_names, endpoints):
     """Three addresses never answer: -t 300 gives up on each after 300 ms and the fourth
     connects (the kernel alone would wait two minutes on the first)."""
@@ -415,6 +424,7 @@ def test_resolve_connect_skips_silent_addresses(lab, private_names, endpoints):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("connect")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_connect_all_fail(lab, private_names, endpoints):
     """Every address refuses: each is reported, then a last line, exit 1."""
     runner = private_names({"closed.test": ["127.0.0.8", "::1", "127.0.0.9"]})
@@ -433,6 +443,7 @@ def test_resolve_connect_all_fail(lab, private_names, endpoints):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_resolve_reverse_lookup(lab, private_names):
     """-x gives the name getnameinfo finds (from /etc/hosts here); no name: exit 1 with its
     message; not an address: exit 2."""

@@ -18,6 +18,7 @@ def serve(start_server, lab, tmp_path):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_query_string_is_not_part_of_the_path(lab, tmp_path, start_server, journal):
     """/a.txt?x=../../secret.txt serves a.txt: the query is not the path."""
     server = serve(start_server, lab, tmp_path)
@@ -27,6 +28,7 @@ def test_httpd_query_string_is_not_part_of_the_path(lab, tmp_path, start_server,
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_head_of_an_error(lab, tmp_path, start_server, journal):
     """HEAD of a missing file: 404, the page's Content-Length, and no body."""
     server = serve(start_server, lab, tmp_path)
@@ -40,6 +42,7 @@ def test_httpd_head_of_an_error(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_log_cannot_be_forged(lab, tmp_path, start_server, journal):
     """A request line with control bytes is 400, and the log line escapes them."""
     server = serve(start_server, lab, tmp_path)

@@ -14,6 +14,7 @@ def start(start_server, lab, root, timeout_ms=200):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("loss")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_hidden_tftpd_acks_a_repeated_final_block(lab, tmp_path, start_server, tftp_client):
     """The final ACK of an upload is lost: the client sends the last DATA again and must
     get the ACK again; the file is written once."""
@@ -37,6 +38,7 @@ def test_hidden_tftpd_acks_a_repeated_final_block(lab, tmp_path, start_server, t
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("options")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_hidden_tftpd_lowers_a_huge_blksize(lab, tmp_path, start_server, tftp_client):
     """blksize 70000 is more than RFC 2348 allows: the OACK offers 65464 and the blocks
     have that size."""
@@ -60,6 +62,7 @@ def test_hidden_tftpd_lowers_a_huge_blksize(lab, tmp_path, start_server, tftp_cl
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("write")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_hidden_tftpd_upload_places(lab, tmp_path, start_server, tftp_client):
     """A WRQ naming a directory or a missing directory is refused; one into an existing
     sub directory is accepted."""
@@ -82,6 +85,7 @@ def test_hidden_tftpd_upload_places(lab, tmp_path, start_server, tftp_client):
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("options")
+@pytest.mark.needs("test_tftpget_from_the_reference_server")
 def test_hidden_tftpget_refuses_an_unasked_oack(run, lab, tmp_path, tftp_scripted_server):
     """tftpget asks for no option: an OACK is answered with ERROR 8, exit 1, no LOCAL."""
     errors = []

@@ -13,6 +13,7 @@ def minidig(run, lab, port, qname, *options):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_hidden_minidig_escapes_like_dig(run, lab, dns_scripted_server):
     """Odd bytes in names and TXT strings, a type nobody here knows, an IPv4-mapped AAAA,
     the largest TTL and the root: minidig prints every line as dig does."""
@@ -42,6 +43,7 @@ def test_hidden_minidig_escapes_like_dig(run, lab, dns_scripted_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("hostile")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_hidden_minidig_question_in_another_case(run, lab, dns_scripted_server):
     """The server echoes the question with its letters' case changed (as with DNS 0x20): still
     the answer, and the owner is printed as the answer has it."""
@@ -63,6 +65,7 @@ def test_hidden_minidig_question_in_another_case(run, lab, dns_scripted_server):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("answers")
+@pytest.mark.needs("test_minidig_a_like_dig")
 def test_hidden_minidig_error_reply_without_question(run, lab, dns_scripted_server):
     """REFUSED without a question section is still the answer (`NAME: REFUSED`, exit 1); a
     NOERROR without a question is not, and the real answer that follows is printed."""

@@ -59,6 +59,7 @@ def expect_listing(runner, lab, args, host, port, what):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_hidden_resolve_ipv6_on_ipv4_only_name(lab, private_names):
     """-6 on a name that has only IPv4 addresses: getaddrinfo's error, exit 1; -4 works."""
     runner = private_names({"four.test": ["127.0.0.11", "127.0.0.12"]})
@@ -75,6 +76,7 @@ def test_hidden_resolve_ipv6_on_ipv4_only_name(lab, private_names):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_hidden_resolve_zone_id(lab, private_names):
     """A link-local address with its zone, [fe80::1%lo]:80, keeps the zone; an empty zone is a
     usage error."""
@@ -89,6 +91,7 @@ def test_hidden_resolve_zone_id(lab, private_names):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("resolve")
+@pytest.mark.needs("test_resolve_lists_every_address_in_libc_order")
 def test_hidden_resolve_longest_name(lab, private_names):
     """A 253-character name resolves; 254 characters is a usage error."""
     runner = private_names({LONG: ["127.0.0.13"]})
