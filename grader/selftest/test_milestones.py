@@ -66,3 +66,38 @@ def test_hidden_check_tests_say_what_they_check(lab):
         missing += [f"{f.name}::{name}" for name, _, _ in parse_check_file(text)
                     if name not in described]
     assert not missing, f"hidden Check tests without a `// checks:` description: {missing}"
+
+
+def milestone_order(lab: str) -> list[str]:
+    text = (ROOT / "labs" / lab / "README.md").read_text()
+    section = text.split("## Milestones", 1)[1].split("\n## ", 1)[0]
+    return [m.group(1) for m in map(ROW.match, section.splitlines()) if m]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_needs_point_to_the_same_or_an_earlier_milestone(lab):
+    """`needs` turns a failure into 'skipped: needs X': X must be a test the
+    student has met by then, or a milestone's own failures hide behind a
+    later one's."""
+    import ast
+
+    order = milestone_order(lab)
+    milestone, needs = {}, {}
+    for d in (ROOT / "labs" / lab / "tests", ROOT / "solutions" / lab / "tests"):
+        for f in sorted(d.glob("test_*.py")) if d.is_dir() else []:
+            for name, (ms, _) in python_file_milestones(f).items():
+                milestone[name] = ms
+            for node in ast.parse(f.read_text()).body:
+                if isinstance(node, ast.FunctionDef):
+                    for dec in node.decorator_list:
+                        if isinstance(dec, ast.Call) and getattr(dec.func, "attr", "") == "needs":
+                            needs[node.name] = [a.value for a in dec.args]
+    wrong = []
+    for name, needed in needs.items():
+        for other in needed:
+            if other not in milestone:
+                wrong.append(f"{name} needs {other}, which is no test of this lab")
+            elif order.index(milestone[other]) > order.index(milestone[name]):
+                wrong.append(f"{name} ({milestone[name]}) needs {other} ({milestone[other]}), "
+                             "a later milestone")
+    assert not wrong, "\n".join(wrong)

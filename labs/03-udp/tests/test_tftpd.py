@@ -483,7 +483,7 @@ def test_tftpd_survives_malformed_packets(lab, tmp_path, start_server, tftp_clie
 
 @pytest.mark.points(3)
 @pytest.mark.milestone("loss")
-@pytest.mark.needs("test_tftpd_serves_the_reference_client", "test_tftpd_serves_curl")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_through_a_lossy_network(run, lab, tmp_path, start_server, impaired):
     """Downloads through drops, duplicates, reordering and delay reach every client whole:
     the reference tftpget, curl, tftp-hpa's tftp and atftp (which negotiates blksize)."""
@@ -511,7 +511,7 @@ def test_tftpd_through_a_lossy_network(run, lab, tmp_path, start_server, impaire
 
 @pytest.mark.points(2)
 @pytest.mark.milestone("loss")
-@pytest.mark.needs("test_tftpd_accepts_uploads_from_curl")
+@pytest.mark.needs("test_tftpd_accepts_uploads_from_tftp_hpa_and_atftp")
 def test_tftpd_uploads_through_a_lossy_network(run, lab, tmp_path, start_server, impaired):
     """Uploads from curl and atftp through drops, duplicates and reordering arrive whole,
     once (a duplicated DATA is written once)."""
