@@ -70,11 +70,12 @@ $(BUILD):
 	mkdir -p $(BUILD)/common
 
 # Used by the grader: link one Check test file (CHECK_SRC) against the lab's
-# library sources into CHECK_OUT.
+# library sources into CHECK_OUT. check_guard.h makes a test pass only when
+# it reached its end (see the header).
 CHECK_LIBS := $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 check-runner: $(LIB_OBJS)
 	@test -n "$(CHECK_SRC)" -a -n "$(CHECK_OUT)" || { echo "usage: make check-runner CHECK_SRC=file.c CHECK_OUT=binary" >&2; exit 2; }
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $(CHECK_OUT) $(CHECK_SRC) $(LIB_OBJS) $(LDFLAGS) $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -include $(COMMON_DIR)/check_guard.h -o $(CHECK_OUT) $(CHECK_SRC) $(LIB_OBJS) $(LDFLAGS) $(CHECK_LIBS) $(LDLIBS)
 
 # Grade this directory with the course's grader (this lab only); the grader
 # takes the lab's files (lab.toml) and builds its own copies in a sandbox.
