@@ -1,6 +1,6 @@
 """Running a program under Valgrind's memcheck and reading its verdict.
 
-Four kinds of finding fail a test:
+These findings fail a test:
 - memory errors: invalid reads and writes, uninitialised values, bad frees,
   system calls given bad buffers;
 - leaks: blocks definitely, indirectly or possibly lost, and blocks still
@@ -10,6 +10,8 @@ Four kinds of finding fail a test:
   __libc_freeres and do not show);
 - descriptors still open at exit, other than those inherited (0, 1, 2 and
   whatever the grader left open);
+- death by a signal (then blocks still reachable are not counted: neither
+  glibc nor the program had a chance to free them);
 - Valgrind itself failing to run the program.
 
 The log is parsed into findings with their stacks. A frame is the
@@ -20,8 +22,8 @@ source path outside the system's directories: Valgrind runs with
 relative paths such as io/../sysdeps/.../write.c) cannot pass for a
 student's write.c.
 
-summary() and detail() render a report for the failure message; rerun_command()
-is the command line a student types to see the same verdict.
+summary(), detail() and hint() render a report for a failure message;
+rerun_command() is the command line a student types to see the same verdict.
 """
 from __future__ import annotations
 
@@ -148,10 +150,12 @@ class ValgrindReport:
     fds: list[OpenFd] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # reported, not counted
     fatal: str = ""     # Valgrind could not run the program (or wrote no log)
+    # "Process terminating with default action of signal 11 (SIGSEGV)" and where
+    terminated: Finding | None = None
 
     @property
     def clean(self) -> bool:
-        return not (self.findings or self.leaks or self.fds or self.fatal)
+        return not (self.findings or self.leaks or self.fds or self.fatal or self.terminated)
 
     @property
     def first_error(self) -> Finding | None:
@@ -170,6 +174,8 @@ class ValgrindReport:
     @property
     def errors(self) -> list[str]:
         lines = [f"{f.kind} {_where(f.stack)}" for f in self.findings]
+        if self.terminated:
+            lines.append(f"{self.terminated.kind} {_where(self.terminated.stack)}")
         lines += [f"{_amount(b, n)} {kind}" for kind, (b, n) in self.leak_totals().items()]
         if self.fatal:
             lines.append(self.fatal.splitlines()[0])
@@ -269,6 +275,11 @@ def parse_valgrind_log(text: str, roots=()) -> ValgrindReport:
     for header, body in blocks:
         _add_block(report, header, body, roots)
     report.fds.sort(key=lambda d: d.fd)
+    if report.terminated is not None:
+        # Killed by a signal, the program never reached exit(): glibc kept
+        # its buffers (Valgrind releases them only at a normal exit) and the
+        # program its memory. The crash is the finding, not those blocks.
+        report.leaks = [leak for leak in report.leaks if leak.kind != "still reachable"]
     return report
 
 
@@ -310,8 +321,12 @@ def _add_block(report: ValgrindReport, header: str, body: list[str], roots) -> N
         report.warnings.append(header)
         return
     if header.startswith("Process terminating"):
-        # The signal already shows in the exit status; keep where it happened.
-        report.findings.append(Finding(header, stack, notes[:1]))
+        # Not an error of its own (the signal shows in the exit status, the
+        # memory error that led to it, if any, came first): where it happened.
+        # Its frames follow the reason ("Access not within mapped region ...").
+        if not stack and notes:
+            stack = notes[0][1]
+        report.terminated = Finding(header, stack, [(n, []) for n, _ in notes[:1]])
         return
     if header.startswith(_SKIP) or not (stack or notes):
         return
@@ -384,6 +399,8 @@ def summary(report: ValgrindReport, max_lines: int = 5) -> str:
         more = len(report.findings) - 1
         lines.append(f"{first.kind} {_where(first.stack)}"
                      + (f" (and {more} more error{'s' if more != 1 else ''})" if more else ""))
+    elif report.terminated:
+        lines.append(f"{report.terminated.kind} {_where(report.terminated.stack)}")
     totals = report.leak_totals()
     for kind, (nbytes, blocks) in totals.items():
         leak = next(leak for leak in report.leaks if leak.kind == kind)
@@ -435,6 +452,13 @@ def detail(report: ValgrindReport, max_lines: int = 30) -> str:
                     kinds.append(f.kind)
             out.append(f"(then {len(report.findings) - 1} more: " + "; ".join(kinds[:3])
                        + ("; ..." if len(kinds) > 3 else "") + ")")
+        if report.terminated:
+            out.append(f"(then: {report.terminated.kind})")
+    elif report.terminated:
+        out.append(report.terminated.kind)
+        for note, _ in report.terminated.notes:
+            out.append(" " + note)
+        out += _render_stack(report.terminated.stack)
     if report.leaks:
         if out:
             out.append("")
@@ -480,9 +504,14 @@ def hint(report: ValgrindReport) -> str:
             if "after a block" in notes:
                 return ("The access is just past the end of a block: an off-by-one in a loop "
                         "bound or a length, or a missing room for the terminating NUL?")
-            if "free'd" in notes:
+            if re.search(r"block of size [\d,]+ free'd", notes):
                 return "The block was already freed: a pointer kept after free()?"
-            return "The address is outside every block: a bad pointer or index, or NULL."
+            if re.search(r"Address 0x0 |Address 0x[0-9a-f]{1,3} ", notes):
+                return ("The address is (near) 0: a NULL pointer was used; was a failed "
+                        "malloc, lookup or search left unchecked?")
+            if "on thread" in notes and "stack" in notes:
+                return "The address is on the stack: a pointer to a local kept after return?"
+            return "The address is outside every block: a bad pointer or index?"
         if kind.startswith(("Conditional jump", "Use of uninitialised")):
             return ("A value is used before anything was stored in it: initialise it, or use "
                     "only the bytes a read() actually returned.")
@@ -492,10 +521,14 @@ def hint(report: ValgrindReport) -> str:
         if kind.startswith("Syscall param") and "unaddressable" in kind:
             return "The buffer or the length passed to the system call goes past its block."
         if kind.startswith(("Invalid free", "Mismatched free")):
+            if re.search(r"block of size [\d,]+ free'd", notes):
+                return "The block was freed twice: set the pointer to NULL after free()?"
             return "free() was given a pointer that is not (or no longer) an allocated block."
         if kind.startswith("Source and destination overlap"):
             return "The source and destination overlap: use memmove instead of memcpy."
         return "Valgrind's frames below show the line where it happened."
+    if report.terminated:
+        return "The program was killed by a signal; the frames below show where."
     if report.leaks:
         kinds = {leak.kind for leak in report.leaks}
         if kinds == {"still reachable"}:

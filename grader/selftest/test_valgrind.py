@@ -71,6 +71,45 @@ def test_syscall_param_keeps_the_libc_frame_for_context(tmp_path, compiled):
         f"   at {first.stack[0].render()}", f"   by main (bad_memory.c:{at})"]
 
 
+def test_a_crash_names_the_null_pointer_and_the_signal(tmp_path, compiled):
+    status, report = memcheck(tmp_path, compiled("crash"))
+    assert status == -11
+    at = line_of("crash.c", "return *p;")
+    assert summary(report) == f"Invalid read of size 4 at main (crash.c:{at})"
+    assert "SIGSEGV" in report.terminated.kind
+    assert report.terminated.stack[0].render() == f"main (crash.c:{at})"
+    assert "NULL pointer" in hint(report)
+    assert detail(report).splitlines()[-1] == (
+        "(then: Process terminating with default action of signal 11 (SIGSEGV))")
+
+
+def test_use_after_free_and_double_free_are_told_apart():
+    log = """==5== Invalid read of size 4
+==5==    at 0x1: main (/lab/uaf.c:7)
+==5==  Address 0x4a42048 is 8 bytes inside a block of size 32 free'd
+==5==    at 0x2: free (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==5==    by 0x3: main (/lab/uaf.c:6)
+==5==  Block was alloc'd at
+==5==    at 0x4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==5==    by 0x5: main (/lab/uaf.c:4)
+==5==
+==5== Invalid free() / delete / delete[] / realloc()
+==5==    at 0x2: free (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==5==    by 0x6: main (/lab/uaf.c:8)
+==5==  Address 0x4a42040 is 0 bytes inside a block of size 32 free'd
+==5==    at 0x2: free (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
+==5==    by 0x3: main (/lab/uaf.c:6)
+"""
+    report = parse_valgrind_log(log, roots=["/lab"])
+    assert "already freed" in hint(report)
+    assert [n for n, _ in report.first_error.notes] == [
+        "Address 0x4a42048 is 8 bytes inside a block of size 32 free'd", "Block was alloc'd at"]
+    assert detail(report).splitlines()[-1] == "(then 1 more: Invalid free() / delete / delete[] / realloc())"
+    report.findings.pop(0)
+    assert "freed twice" in hint(report)
+    assert summary(report) == "Invalid free() / delete / delete[] / realloc() in free() called from main (uaf.c:8)"
+
+
 def test_still_reachable_memory_is_a_leak(tmp_path, compiled):
     status, report = memcheck(tmp_path, compiled("bad_memory"), "reachable")
     assert status == VALGRIND_ERROR_EXIT
