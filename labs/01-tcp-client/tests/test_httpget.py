@@ -6,6 +6,7 @@ import socket
 import pytest
 
 from netgrader.expect import Mismatch, expect_bytes, expect_exit, expect_stderr_line, expect_valgrind_clean
+from netgrader import timing
 from netgrader.services import http_handler, http_response
 
 BODY = b"<html><body>Hello from the test server</body></html>\n"
@@ -122,7 +123,7 @@ def test_httpget_no_content_length(run, lab, scripted_server):
     fetch_ok(run, lab, url + "/", body)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("body")
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
@@ -148,7 +149,7 @@ def test_httpget_truncated_body(run, lab, scripted_server, tmp_path):
                        "On failure unlink the temporary file.")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("body")
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_error_status(run, lab, scripted_server):
@@ -163,6 +164,67 @@ def test_httpget_error_status(run, lab, scripted_server):
                            "Only a 2xx body is written out.")
     _, url, _ = serve(scripted_server, http_response(201, "Created", body=BODY))
     fetch_ok(run, lab, url + "/", BODY, what="control: the body of a 201 Created")
+
+
+def answers_and_stays(reply: bytes):
+    """Reads the request, sends reply and keeps the connection open until
+    the client closes it (or the peer's deadline passes)."""
+    def handler(conn):
+        conn.recv_until(b"\r\n\r\n", limit=64 * 1024)
+        conn.send(reply)
+        conn.journal.step(f"{conn.name} keeps the connection open")
+        try:
+            conn.recv_to_eof()
+        except (TimeoutError, OSError):
+            pass
+    return handler
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("body")
+@pytest.mark.needs("test_httpget_sends_request_and_prints_body")
+def test_httpget_content_length_without_close(run, lab, scripted_server):
+    """After Content-Length bytes httpget is done, even if the server keeps the connection open."""
+    body = os.urandom(50_000)
+    server = scripted_server(answers_and_stays(http_response(body=body)), timeout=20)
+    result = run([lab.program("httpget"), f"http://127.0.0.1:{server.port}/"], timeout=8)
+    expect_exit(result, 0, hint="With Content-Length, stop reading once you have that many "
+                "body bytes: a server may keep the connection open (keep-alive, a proxy), "
+                "and waiting for its close hangs.")
+    expect_bytes(result.stdout, body, "the body httpget wrote to stdout", READ_ALL_HINT)
+
+
+def previous_download(tmp_path):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    return downloads, downloads / "page.html"
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("body")
+@pytest.mark.needs("test_httpget_output_file")
+def test_httpget_failed_download_keeps_old_file(run, lab, scripted_server, tmp_path):
+    """-o FILE over an existing FILE: a download replaces it; a failed one leaves it as it was."""
+    downloads, out = previous_download(tmp_path)
+    out.write_bytes(b"an older version\n" * 1000)
+    _, url, _ = serve(scripted_server, http_response(body=BODY))
+    result = run([lab.program("httpget"), "-o", str(out), url + "/"])
+    expect_exit(result, 0)
+    expect_bytes(out.read_bytes(), BODY, "FILE after a download over an existing FILE")
+    hint = ("Write the body to a temporary file beside FILE and rename() it over FILE only "
+            "once the whole body has arrived; on failure unlink the temporary file. "
+            "Opening FILE itself with O_TRUNC destroys it before you know the download works.")
+    body = os.urandom(20_000)
+    for what, reply in (("a truncated body", http_response(body=body)[:-5000]),
+                        ("a 404", http_response(404, "Not Found", body=b"gone\n"))):
+        _, url, _ = serve(scripted_server, reply)
+        result = run([lab.program("httpget"), "-o", str(out), url + "/"])
+        expect_exit(result, 1)
+        expect_bytes(out.read_bytes() if out.exists() else b"", BODY,
+                     f"FILE after {what}: the previous download, untouched", hint)
+        left = sorted(p.name for p in downloads.iterdir() if p != out)
+        if left:
+            raise Mismatch(f"files beside FILE after {what}", "none", ", ".join(left), hint)
 
 
 @pytest.mark.points(2)
@@ -191,6 +253,48 @@ def test_httpget_timeout(run, lab, scripted_server):
     expect_stderr_line(result, "timed out")
 
 
+def silent_port():
+    """A listening socket whose accept queue is full: the kernel drops
+    further SYNs, so a connect to its port neither succeeds nor fails, it
+    waits (as for an address where nobody answers). Returns (listener,
+    fillers, port); close them all."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(16):  # the queue holds one or two; a deadline on each try
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        fillers.append(c)
+        c.settimeout(timing.scaled(0.5))
+        try:
+            c.connect(("127.0.0.1", port))
+        except (TimeoutError, socket.timeout):
+            return listener, fillers, port
+    for c in fillers:
+        c.close()
+    listener.close()
+    raise RuntimeError("could not fill the accept queue of a listening socket")
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("timeouts")
+@pytest.mark.needs("test_httpget_timeout")
+def test_httpget_connect_timeout(run, lab):
+    """-t bounds the connect too: an address that never answers gives `timed out`, exit 1."""
+    listener, fillers, port = silent_port()
+    try:
+        result = run([lab.program("httpget"), "-t", "1", f"http://127.0.0.1:{port}/"], timeout=10)
+    finally:
+        for c in fillers:
+            c.close()
+        listener.close()
+    expect_exit(result, 1, hint="A blocking connect() to an address that does not answer waits "
+                "for minutes: make the socket non-blocking, connect, and poll() for POLLOUT "
+                "with the -t timeout, then read SO_ERROR.")
+    expect_stderr_line(result, "timed out")
+
+
 @pytest.mark.points(2)
 @pytest.mark.milestone("body")
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
@@ -215,7 +319,7 @@ def redirect(status, location):
                          headers=[("Location", location)], body=b"moved\n")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("timeouts")
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_follows_redirects(run, lab, scripted_server):
@@ -285,10 +389,11 @@ ROBUST_HINT = ("Under fault injection a read() may return a single byte, even in
 @pytest.mark.milestone("robust")
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
 def test_httpget_robust_io_head_and_body(lab, scripted_server, faults):
-    """Every read returns 1 to 64 bytes, head and body: the same body comes out."""
+    """Every read returns 1 to 64 bytes, every write sends 1 to 64: the same body comes out."""
     body = os.urandom(100_000)
     _, url, _ = serve(scripted_server, http_response(body=body, headers=[("X-Pad", "p" * 300)]))
-    result = faults(rate=100).run([lab.program("httpget"), url + "/"], timeout=15)
+    result = faults(kinds=("short", "eintr", "eagain", "shortwrite"), rate=100).run(
+        [lab.program("httpget"), url + "/"], timeout=15)
     expect_exit(result, 0, hint=ROBUST_HINT)
     expect_bytes(result.stdout, body, "the body httpget wrote to stdout", ROBUST_HINT)
 

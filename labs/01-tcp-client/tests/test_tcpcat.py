@@ -94,7 +94,7 @@ def refusing_port(family=socket.AF_INET, host="127.0.0.1"):
     return s, s.getsockname()[1]
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("tcpcat")
 @pytest.mark.needs("test_tcpcat_sends_input_and_half_closes")
 def test_tcpcat_connection_refused(run, lab, scripted_server):
@@ -146,7 +146,7 @@ def resolution_order(runner, name):
     return result.stdout_text.split()
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("tcpcat")
 @pytest.mark.needs("test_tcpcat_sends_input_and_half_closes")
 def test_tcpcat_tries_every_address(lab, scripted_server, private_names):
@@ -190,6 +190,32 @@ def test_tcpcat_connection_reset(run, lab, scripted_server):
     expect_stderr_line(result, "reset", hint="Give strerror(errno) for the failed read.")
 
 
+def closes_early(conn):
+    """Says goodbye at once (a FIN while tcpcat is still sending), reads a
+    little, then closes: what tcpcat sends after that is answered with a
+    reset, and its next write fails with EPIPE."""
+    conn.sock.shutdown(socket.SHUT_WR)
+    conn.journal.step(f"{conn.name} sends its FIN at once")
+    conn.sock.recv(65536)
+    conn.journal.step(f"{conn.name} closes with tcpcat still sending")
+
+
+@pytest.mark.points(2)
+@pytest.mark.milestone("tcpcat")
+@pytest.mark.needs("test_tcpcat_large_streams")
+def test_tcpcat_server_closes_while_sending(run, lab, scripted_server):
+    """A server that closes while tcpcat is still sending: exit 1 with a message, not SIGPIPE."""
+    service = scripted_server(closes_early, timeout=8)
+    result = run([lab.program("tcpcat"), "127.0.0.1", str(service.port)],
+                 stdin=os.urandom(16 << 20), timeout=20)
+    service.wait_idle()
+    expect_exit(result, 1, hint="Writing to a connection the server has closed raises SIGPIPE, "
+                "which kills a program silently: ignore it (sigaction with SIG_IGN) and "
+                "report the write's EPIPE like any other error.")
+    expect_stderr_line(result, "tcpcat:", hint="Name the failed write and its peer: "
+                       "`tcpcat: write to ADDR: Broken pipe`.")
+
+
 @pytest.mark.points(2)
 @pytest.mark.milestone("valgrind")
 @pytest.mark.needs("test_tcpcat_sends_input_and_half_closes")
@@ -210,7 +236,7 @@ def test_tcpcat_valgrind_clean(run, lab, scripted_server):
 @pytest.mark.milestone("robust")
 @pytest.mark.needs("test_tcpcat_binary_input")
 def test_tcpcat_robust_io(lab, scripted_server, faults):
-    """Every read from the socket returns 1 to 64 bytes: 300 KB up, 64 KB back, unchanged."""
+    """Every read and write on the socket moves 1 to 64 bytes: 300 KB up, 64 KB back, unchanged."""
     data = os.urandom(300_000)
     transfer(None, lab, scripted_server, data, payload=os.urandom(1 << 16),
-             runner_run=faults(rate=100).run)
+             runner_run=faults(kinds=("short", "eintr", "eagain", "shortwrite"), rate=100).run)
