@@ -19,7 +19,7 @@ PACKAGES := build-essential pkg-config check valgrind util-linux \
 
 RUNS   ?= 20
 
-.PHONY: help setup build grade test selftest validate notes demos slides soak bench-grading fuzz clean
+.PHONY: help setup build grade test selftest validate notes demos slides soak bench-grading mutants fuzz clean
 .DEFAULT_GOAL := help
 
 help:
@@ -35,6 +35,8 @@ help:
 	@echo "  make demos              run the notes' demos, check the decks quote them right"
 	@echo "  make soak [RUNS=20]     grade the references RUNS times (half under load): 0 differences"
 	@echo "  make bench-grading      time the grading of every lab (target: under 60 s)"
+	@echo "  make mutants [LAB=01] [J=2]  grade each lab's buggy variants (all must lose points)"
+	@echo "                          and correct variants (all keep full marks)"
 	@echo "  make fuzz [LAB=01] [SECONDS=60] [IMPL=solutions|labs]"
 	@echo "                          fuzz every parser, SECONDS each, one per core"
 	@echo "  make clean              remove everything built"
@@ -84,6 +86,10 @@ soak:
 
 bench-grading:
 	$(PYTHON) grader/bench_grading.py
+
+J ?= 2
+mutants:
+	$(PYTHON) grader/mutants.py -j $(J) $(if $(LAB),--lab $(LAB))
 
 # The references unless IMPL is given (IMPL=labs: the skeletons).
 FUZZ_IMPL = $(if $(filter command line environment,$(origin IMPL)),$(IMPL),solutions)
