@@ -14,7 +14,9 @@ it grades to check itself.
 """
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import random
 import socket
 import struct
@@ -385,20 +387,23 @@ class Transfer:
 
 def start_atftpd(root: Path, workdir: Path, journal: Journal, retry_seconds: int = 1) -> RealServer:
     """atftpd serving root on a free loopback port, ready when it holds the
-    port (read from /proc; atftpd cannot take port 0). As root it drops to
-    nobody, so root and its files are made readable by everyone."""
+    port (read from /proc; atftpd cannot take port 0).
+
+    Started by root, atftpd switches to the user nobody unless told
+    otherwise, and nobody must then be able to reach root through every
+    directory above it. Making them world-searchable does not last: every
+    pytest session that starts resets /tmp/pytest-of-USER to mode 0700, so
+    a grading running beside another (a class graded in parallel, a
+    mutation run) saw atftpd answer "File not found" for a file that was
+    there. atftpd therefore keeps the grader's own user and group."""
     atftpd = require("atftpd", "atftpd")
+    as_self = []
     if os.geteuid() == 0:
-        os.chmod(root, 0o777)
-        for path in root.rglob("*"):
-            os.chmod(path, 0o777 if path.is_dir() else 0o666)
-        parent = root.parent
-        while parent != parent.parent:  # nobody must be able to reach root
-            os.chmod(parent, os.stat(parent).st_mode | 0o005)
-            parent = parent.parent
+        as_self = ["--user", pwd.getpwuid(os.geteuid()).pw_name,
+                   "--group", grp.getgrgid(os.getegid()).gr_name]
     for _attempt in range(5):
         port = unused_port(types=(socket.SOCK_DGRAM,))
-        argv = [atftpd, "--daemon", "--no-fork", "--port", str(port), "--bind-address",
+        argv = [atftpd, "--daemon", "--no-fork", *as_self, "--port", str(port), "--bind-address",
                 "127.0.0.1", "--logfile", "-", "--retry-timeout", str(retry_seconds),
                 "--no-multicast", str(root)]
         server = RealServer(argv, port, workdir, journal, 15, "atftpd")

@@ -282,9 +282,13 @@ def test_udpecho_sigint_valgrind_clean(lab, start_server, journal):
             data = os.urandom(size)
             expect_bytes(echo_once(sock, server.port, data, f"the echo of {size} bytes",
                                    seconds=20), data, f"the echo of {size} bytes under Valgrind")
-        six.sendto(os.urandom(IPV6_MAX), ("::1", server.port))
-        expect_bytes(echo_once(six, server.port, b"last", "the echo of 'last'", host="::1",
-                               seconds=20), b"last", "the echo of 'last'")
+        big = os.urandom(IPV6_MAX)
+        six.sendto(big, ("::1", server.port))
+        got = echo_once(six, server.port, b"last", "the echo of 'last'", host="::1", seconds=20)
+        if got == big:  # echoed whole (a buffer larger than 65,507 bytes): allowed
+            got, _ = receive(six, "the echo of 'last'", 20)
+        expect_bytes(got, b"last", "the echo of 'last' (after a 65,527-byte datagram: no echo, "
+                     "or the whole of it)")
     os.kill(server.pid, signal.SIGINT)
     journal.step("sent SIGINT to the server")
     if not timing.wait_until(lambda: not server.alive(), 20):
