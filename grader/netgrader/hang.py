@@ -217,6 +217,15 @@ def find_socket(pid: int, inode: str) -> SocketInfo | None:
     return None
 
 
+def fd_socket(pid: int, fd: int) -> SocketInfo | None:
+    """The socket descriptor fd of pid is, if it is a TCP, UDP or Unix one."""
+    try:
+        target = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return None
+    return find_socket(pid, target[8:-1]) if target.startswith("socket:[") else None
+
+
 def describe_fd(pid: int, fd: int) -> str:
     """What descriptor fd of pid is, in words."""
     try:
@@ -280,13 +289,29 @@ def _select_fds(pid: int, nfds: int, sets: tuple[int, int]) -> list[tuple[int, s
 # ---------------------------------------------------------------- threads
 
 @dataclass
+class WaitedFd:
+    fd: int
+    how: str                # "reading", "writing", "reading/writing"; "" when the call says
+    description: str        # describe_fd()
+    socket: SocketInfo | None = None
+
+    @classmethod
+    def of(cls, pid: int, fd: int, how: str = "") -> "WaitedFd":
+        sock = fd_socket(pid, fd)
+        return cls(fd, how, sock.render() if sock else describe_fd(pid, fd), sock)
+
+    def render(self) -> str:
+        return f"fd {self.fd}{f' (for {self.how})' if self.how else ''}: {self.description}"
+
+
+@dataclass
 class ThreadState:
     tid: int
     name: str = ""
     state: str = ""            # "sleeping", "running", ...
     syscall: str = ""          # "read", "system call 999"; "" when not in one
     running: bool = False      # on a CPU or runnable, in user space
-    fds: list[tuple[int, str, str]] = field(default_factory=list)  # (fd, how, description)
+    fds: list[WaitedFd] = field(default_factory=list)  # the descriptors it waits on
     waits_for: str = ""        # for calls without a descriptor
     wchan: str = ""            # the kernel function it sleeps in
 
@@ -301,7 +326,7 @@ class ThreadState:
             return self.state or "in an unknown state"
         text = f"blocked in {self.syscall}()"
         if self.fds:
-            parts = [f"fd {fd}{f' (for {how})' if how else ''}: {desc}" for fd, how, desc in self.fds]
+            parts = [w.render() for w in self.fds]
             text += " on " + "; ".join(parts[:MAX_WAITED_FDS])
             if len(parts) > MAX_WAITED_FDS:
                 text += f"; and {len(parts) - MAX_WAITED_FDS} more"
@@ -334,13 +359,13 @@ def thread_state(pid: int, tid: int) -> ThreadState:
     if name in FD_FIRST and args:
         fd = args[0] & 0xFFFFFFFF
         fd = fd - (1 << 32) if fd >= 1 << 31 else fd
-        t.fds = [(fd, "", describe_fd(pid, fd))]
+        t.fds = [WaitedFd.of(pid, fd)]
     elif name in ("poll", "ppoll") and len(args) > 1:
-        t.fds = [(fd, how, describe_fd(pid, fd)) for fd, how in _poll_fds(pid, args[0], args[1])]
+        t.fds = [WaitedFd.of(pid, fd, how) for fd, how in _poll_fds(pid, args[0], args[1])]
         if not t.fds:
             t.waits_for = "nothing but its timeout (no descriptor)"
     elif name in ("select", "pselect6") and len(args) > 2:
-        t.fds = [(fd, how, describe_fd(pid, fd))
+        t.fds = [WaitedFd.of(pid, fd, how)
                  for fd, how in _select_fds(pid, args[0], (args[1], args[2]))]
         if not t.fds:
             t.waits_for = "nothing but its timeout (no descriptor)"
@@ -358,6 +383,10 @@ class Blocked:
     threads: list[ThreadState] = field(default_factory=list)
     more_threads: int = 0       # threads not described (beyond MAX_THREADS)
     gone: bool = False          # it had exited before it could be examined
+
+    @property
+    def main(self) -> ThreadState | None:
+        return self.threads[0] if self.threads else None
 
     def render(self) -> str:
         if self.gone or not self.threads:

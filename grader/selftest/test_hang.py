@@ -60,7 +60,10 @@ def test_read_on_a_connected_tcp_socket(compiled):
                 assert blocked.render() == (
                     f"blocked in read() on fd 3: TCP socket 127.0.0.1:{client_port} -> "
                     f"127.0.0.1:{port} (ESTABLISHED), nothing unread")
-                assert blocked.threads[0].fds[0][0] == 3
+                # The structure a test's own hint is made from.
+                waited = blocked.threads[0].fds[0]
+                assert (waited.fd, waited.socket.kind, waited.socket.state, waited.socket.unread) \
+                    == (3, "TCP", "ESTABLISHED", 0)
 
 
 def test_accept_is_found_below_a_shell_and_prlimit(compiled):
