@@ -228,9 +228,18 @@ static void ready(void)
     pthread_once(&once, init);
 }
 
+static unsigned announced_generation; /* 1 + the generation whose first call was logged */
+static __attribute__((format(printf, 1, 2))) void note(const char *fmt, ...);
+
 /* The next draw of this thread's stream: one per eligible call. */
 static uint64_t draw(void)
 {
+    /* One line per process at its first eligible call, so that the grader
+     * can tell a program whose socket I/O never came through here (it
+     * dropped LD_PRELOAD, or made raw system calls) from a lucky one. */
+    unsigned mine = process_generation + 1;
+    if (__atomic_exchange_n(&announced_generation, mine, __ATOMIC_SEQ_CST) != mine)
+        note("library active in %s", program_invocation_short_name);
     if (thread_id == 0 || thread_generation != process_generation) {
         thread_id = __atomic_add_fetch(&thread_count, 1, __ATOMIC_SEQ_CST);
         thread_generation = process_generation;

@@ -58,6 +58,9 @@ def load(out: Path) -> Step | None:
     return Step(**json.loads(path.read_text())) if path.exists() else None
 
 
+ACTIVE = ": library active in "
+
+
 def seed_for(test_id: str) -> int:
     """A stable seed from a test's identity (lab and name)."""
     return zlib.crc32(test_id.encode())
@@ -79,12 +82,25 @@ class FaultPlan:
                 "NETLAB_FAULTS": ",".join(self.kinds), "NETLAB_FAULTS_RATE": str(self.rate),
                 "NETLAB_FAULTS_LOG": str(self.log)}
 
-    def schedule(self) -> list[str]:
-        """The faults injected so far, one line each, in order per process."""
+    def _lines(self) -> list[str]:
         try:
             return self.log.read_text(errors="replace").splitlines()
         except OSError:
             return []
+
+    def schedule(self) -> list[str]:
+        """The faults injected so far, one line each, in order per process."""
+        return [line for line in self._lines() if ACTIVE not in line]
+
+    def active_in(self) -> set[str]:
+        """The programs (short names) whose socket calls came through the library."""
+        return {line.split(ACTIVE, 1)[1].strip() for line in self._lines() if ACTIVE in line}
+
+    def unfaulted(self, programs: list[str]) -> list[str]:
+        """Of these programs that ran under the plan, those whose socket
+        calls never reached the library (no fault could ever touch them)."""
+        seen = self.active_in()
+        return [p for p in programs if Path(p).name not in seen]
 
     def count(self) -> int:
         return len(self.schedule())

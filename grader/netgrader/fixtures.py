@@ -24,6 +24,8 @@ from . import faults as fault_injection
 from . import dns as dns_peers
 from . import impair, names, tftp
 from .checkc import BUILDS_KEY, lab_of
+from . import procs
+from .expect import Mismatch
 from .procs import EnvironmentError_, Journal, Runner
 from .peers import RealServer, ScriptedServer, start_nginx, start_python_http
 
@@ -185,7 +187,26 @@ def faults(request, tmp_path, journal):
                                          tmp_path / f"faults{index}.log")
         return fault_injection.FaultRunner(tmp_path / f"run-faults{index}", journal, plan)
 
-    yield from _tracked(create, Runner.close)
+    yield from _tracked(create, _close_and_check_faulted)
+
+
+def _close_and_check_faulted(runner) -> None:
+    """A program of the submission that ran under fault injection must have
+    made its socket calls through the library: one that re-executes itself
+    without LD_PRELOAD, or makes raw system calls, dodges every fault."""
+    runner.close()
+    plan = runner.plan
+    students = sorted({argv[0] for argv in plan.argvs if procs.jailed(argv)})
+    dodged = plan.unfaulted(students) if plan.rate > 0 else []
+    if dodged:
+        raise Mismatch("checking that fault injection reached your program",
+                       "its socket reads and writes go through the C library, where the "
+                       "grader's fault-injection library (LD_PRELOAD) can shorten them",
+                       f"{', '.join(Path(p).name for p in dodged)} made no socket call the "
+                       "library saw",
+                       "Use read/write/recv/send from the C library, and do not clear "
+                       "LD_PRELOAD or exec without it: these tests check that your program "
+                       "copes with short reads and writes, so they cannot count without them.")
 
 
 @pytest.fixture
