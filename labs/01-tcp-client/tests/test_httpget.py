@@ -385,6 +385,14 @@ ROBUST_HINT = ("Under fault injection a read() may return a single byte, even in
                "`faults:` below, and run the `by hand:` command to watch it happen).")
 
 
+# What the fault-injection library does to this lab's programs: they install
+# no signal handler and use blocking sockets, so no EINTR and no EAGAIN can
+# happen to them (grader/README.md, "Fault injection"): reads and writes
+# come back short. Asking for exactly that keeps the report's fault header
+# true to what the program saw.
+LAB_FAULTS = ("short", "shortwrite")
+
+
 @pytest.mark.points(2)
 @pytest.mark.milestone("robust")
 @pytest.mark.needs("test_httpget_sends_request_and_prints_body")
@@ -392,7 +400,7 @@ def test_httpget_robust_io_head_and_body(lab, scripted_server, faults):
     """Every read returns 1 to 64 bytes, every write sends 1 to 64: the same body comes out."""
     body = os.urandom(100_000)
     _, url, _ = serve(scripted_server, http_response(body=body, headers=[("X-Pad", "p" * 300)]))
-    result = faults(kinds=("short", "eintr", "eagain", "shortwrite"), rate=100).run(
+    result = faults(kinds=LAB_FAULTS, rate=100).run(
         [lab.program("httpget"), url + "/"], timeout=15)
     expect_exit(result, 0, hint=ROBUST_HINT)
     expect_bytes(result.stdout, body, "the body httpget wrote to stdout", ROBUST_HINT)
@@ -402,11 +410,11 @@ def test_httpget_robust_io_head_and_body(lab, scripted_server, faults):
 @pytest.mark.milestone("robust")
 @pytest.mark.needs("test_httpget_nginx")
 def test_httpget_robust_io_nginx(lab, tmp_path, nginx_server, faults):
-    """A 4 MiB file from nginx with short reads throughout, byte for byte."""
+    """A 4 MiB file from nginx with short reads and writes on 30 % of calls, byte for byte."""
     docroot, data = docroot_with(tmp_path, "big.bin", 4 << 20)
     server = nginx_server(docroot)
-    result = faults().run([lab.program("httpget"), f"http://127.0.0.1:{server.port}/big.bin"],
-                          timeout=20)
+    result = faults(kinds=LAB_FAULTS).run(
+        [lab.program("httpget"), f"http://127.0.0.1:{server.port}/big.bin"], timeout=20)
     expect_exit(result, 0, hint=ROBUST_HINT)
     expect_bytes(result.stdout, data, "the body httpget wrote to stdout", ROBUST_HINT)
 
@@ -415,12 +423,12 @@ def test_httpget_robust_io_nginx(lab, tmp_path, nginx_server, faults):
 @pytest.mark.milestone("robust")
 @pytest.mark.needs("test_httpget_output_file")
 def test_httpget_robust_io_output_file(lab, scripted_server, tmp_path, faults):
-    """-o FILE when every read returns 1 to 64 bytes: FILE holds exactly the body."""
+    """-o FILE with every socket read and write cut to 1 to 64 bytes: FILE holds the body."""
     body = os.urandom(200_000)
     _, url, _ = serve(scripted_server, http_response(body=body))
     out = tmp_path / "download.bin"
-    result = faults(rate=100).run([lab.program("httpget"), "-o", str(out), url + "/file"],
-                                  timeout=15)
+    result = faults(kinds=LAB_FAULTS, rate=100).run(
+        [lab.program("httpget"), "-o", str(out), url + "/file"], timeout=15)
     expect_exit(result, 0, hint=ROBUST_HINT)
     expect_bytes(out.read_bytes() if out.exists() else b"", body, "the contents of FILE",
                  ROBUST_HINT)
