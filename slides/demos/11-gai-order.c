@@ -41,6 +41,23 @@ static void add_addresses(void)
     CHECK(ioctl(fd6, SIOCSIFADDR, &r6));
     CHECK(close(fd));
     CHECK(close(fd6));
+
+    /* A new IPv6 address is "tentative" for a moment, and no source until
+     * then: wait until a socket can bind to it. */
+    struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_addr = r6.addr};
+    for (double end = now_s() + 5;;) {
+        fd6 = CHECK(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        int rc = bind(fd6, (struct sockaddr *)&s6, sizeof s6);
+        CHECK(close(fd6));
+        if (rc == 0)
+            break;
+        if (errno != EADDRNOTAVAIL || now_s() > end) {
+            fprintf(stderr, "demo: fd00::2 never became usable: %s\n", strerror(errno));
+            exit(1);
+        }
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
 }
 
 static void show(const char *name)
