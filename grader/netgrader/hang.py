@@ -65,7 +65,8 @@ TASK_STATES = {
     "t": "stopped by a tracer", "Z": "a zombie", "X": "dead", "I": "idle",
 }
 
-MAX_THREADS = 4      # threads described one by one
+MAX_THREADS = 16     # threads examined (those doing the same thing are shown once)
+MAX_GROUPS = 4       # different things shown for the threads other than the main one
 MAX_WAITED_FDS = 4   # descriptors described for poll, select, epoll
 
 
@@ -400,8 +401,10 @@ class Blocked:
         seen: dict[str, int] = {}
         for t in others:
             seen[t.render()] = seen.get(t.render(), 0) + 1
-        for text, count in seen.items():
+        for text, count in list(seen.items())[:MAX_GROUPS]:
             parts.append(f"{count} other thread{'s' if count > 1 else ''} {text}")
+        if len(seen) > MAX_GROUPS:
+            parts.append(f"{sum(list(seen.values())[MAX_GROUPS:])} others doing other things")
         if self.more_threads:
             parts.append(f"{self.more_threads} more not examined")
         return f"{total} threads: " + "; ".join(parts)
