@@ -101,3 +101,26 @@ def test_needs_point_to_the_same_or_an_earlier_milestone(lab):
                 wrong.append(f"{name} ({milestone[name]}) needs {other} ({milestone[other]}), "
                              "a later milestone")
     assert not wrong, "\n".join(wrong)
+
+
+def test_grading_one_milestone_on_a_course_tree(tmp_path):
+    """--milestone keeps exactly that milestone's items (Python and Check)
+    and the lab's build item; a name no test carries is one clear error."""
+    import test_end_to_end as e2e
+
+    root = e2e.make_tree(tmp_path)
+    tests = root / "labs/01-demo/tests"
+    tests.joinpath("test_demo.py").write_text(e2e.TESTS.replace(
+        "@pytest.mark.points(5)\n", "@pytest.mark.points(5)\n@pytest.mark.milestone(\"program\")\n"))
+    check = tests / "check_shout.c"
+    check.write_text(check.read_text().replace("// points: 2\n", "// milestone: shout\n// points: 2\n")
+                     .replace("// points: 1\n", "// milestone: program\n// points: 1\n"))
+    hidden = root / "solutions/01-demo/tests/test_hidden_demo.py"
+    hidden.write_text(e2e.HIDDEN.replace(
+        "@pytest.mark.points(2)\n", "@pytest.mark.points(2)\n@pytest.mark.milestone(\"program\")\n"))
+    rc, results, report = e2e.grade(root, "--impl", "labs", "--milestone", "program")
+    assert rc == 0, report
+    assert e2e.scores(results) == {"01-demo::build": (0, 0), "shout_keeps_digits": (1, 1),
+                                   "test_upper_converts": (5, 5), "test_hidden_binary": (2, 2)}
+    rc, results, report = e2e.grade(root, "--impl", "labs", "--milestone", "shuot")
+    assert rc != 0 and "no milestone is called 'shuot'" in report and "program, shout" in report
