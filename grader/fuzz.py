@@ -185,6 +185,8 @@ def replay(targets) -> int:
               f"{'ok' if r.returncode == 0 else 'CRASH'}", flush=True)
         if r.returncode != 0:
             failed = 1
+            culprit = (re.findall(r"^Running: (.+)$", r.stdout, re.M) or ["?"])[-1]
+            print(f"  input:  {culprit}\n  rerun:  {t.binary} {culprit}\n")
             print(crash_report(r.stdout))
     return failed
 
@@ -234,7 +236,9 @@ def main(argv):
         print("fuzz.py: no fuzz target found (fuzz/fuzz_*.c)", file=sys.stderr)
         return 2
     seconds = a.seconds or 60
-    print(f"fuzzing {len(targets)} targets for {seconds} s each, {a.jobs} at a time:", flush=True)
+    n = len(targets)
+    print(f"fuzzing {n} target{'s' if n != 1 else ''} for {seconds} s each, {a.jobs} at a time:",
+          flush=True)
     return run_all(targets, seconds, a.jobs)
 
 
