@@ -75,10 +75,17 @@ def lab(request) -> Lab:
 
 
 @pytest.fixture
-def journal(request) -> Journal:
-    j = Journal()
+def journal(request, memcheck) -> Journal:
+    j = Journal(memcheck=memcheck)
     request.node.stash[JOURNAL_KEY] = j
     return j
+
+
+@pytest.fixture(autouse=True)
+def memcheck(request) -> str:
+    """"valgrind" or "sanitizers" for the two runs of a test whose name says
+    valgrind (see netgrader/sanitizers.py); "" for every other test."""
+    return getattr(request, "param", "")
 
 
 @pytest.fixture

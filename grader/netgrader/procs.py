@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sockets, timing
+from . import sanitizers, sockets, timing
 from .cgroup import PidsCgroup
 from .valgrind import ValgrindReport, valgrind_argv, read_valgrind_log
 
@@ -172,6 +172,7 @@ class Journal:
 
     steps: list[str] = field(default_factory=list)
     programs: list[tuple[str, "Path"]] = field(default_factory=list)
+    memcheck: str = ""  # "sanitizers": valgrind runs use the sanitizer build instead
     fault_plans: list = field(default_factory=list)  # FaultPlans and impair.Proxies: .summary()
 
     def step(self, text: str) -> None:
@@ -230,12 +231,24 @@ class Runner:
         return (stem.with_suffix(".stdin"), stem.with_suffix(".stdout"),
                 stem.with_suffix(".stderr"))
 
+    def _memcheck(self, argv, valgrind: bool, env: dict | None):
+        """In a test's [sanitizers] run, a program of the submission that the
+        test runs under Valgrind runs as its sanitizer build instead."""
+        if not (valgrind and self.journal.memcheck == "sanitizers" and jailed(argv)):
+            return argv, valgrind, env, False
+        argv = [sanitizers.san_program(str(argv[0]), SANDBOX.box), *argv[1:]]
+        if not Path(argv[0]).exists():
+            raise EnvironmentError_("the sanitizer build (make SAN=1) of this lab failed although "
+                                    "the plain build worked: is gcc's libasan there (make setup)?")
+        return argv, False, {**sanitizers.ENV, **(env or {})}, True
+
     def _argv(self, argv, limits: Limits, valgrind_log: Path | None,
-              cgroup: PidsCgroup, cwd=None) -> list[str]:
+              cgroup: PidsCgroup, cwd=None, big_address_space: bool = False) -> list[str]:
         argv = [str(a) for a in argv]
         if shutil.which("prlimit") is None:
             raise EnvironmentError_("prlimit (util-linux) is missing")
-        inner = limits.prlimit_argv(valgrind_log is not None)
+        # Valgrind and AddressSanitizer reserve large address spaces of their own.
+        inner = limits.prlimit_argv(valgrind_log is not None or big_address_space)
         if valgrind_log is not None:
             inner += valgrind_argv(valgrind_log)
         inner += argv
@@ -254,6 +267,7 @@ class Runner:
         """
         label = label or Path(str(argv[0])).name
         limits = limits or Limits()
+        argv, valgrind, env, sanitized = self._memcheck(argv, valgrind, env)
         in_path, out_path, err_path = self._files(label)
         if isinstance(stdin, (bytes, bytearray)):
             in_path.write_bytes(stdin)
@@ -263,9 +277,9 @@ class Runner:
             in_path = Path(stdin)
         vg_log = out_path.with_suffix(".valgrind") if valgrind else None
         cgroup = PidsCgroup(limits.processes)
-        full = self._argv(argv, limits, vg_log, cgroup, cwd)
+        full = self._argv(argv, limits, vg_log, cgroup, cwd, big_address_space=sanitized)
         shown = show_argv(argv)
-        wall = timing.scaled(timeout) * (4 if valgrind else 1)
+        wall = timing.scaled(timeout) * (4 if valgrind else 2 if sanitized else 1)
         merged_env = child_env({**self.env, **(env or {})})
         self.journal.programs.append((label, err_path))
 
@@ -295,6 +309,8 @@ class Runner:
         result.output_capped = result.signal == signal.SIGXFSZ
         if vg_log is not None:
             result.valgrind = read_valgrind_log(vg_log)
+        if sanitized:
+            result.valgrind = sanitizers.report(result.stderr, result.returncode)
         self.journal.step(f"ran `{shown}`{_describe_input(stdin)}: {result.describe_exit()}"
                           + (f", {len(result.stdout)} bytes on stdout" if result.stdout else ""))
         return result
@@ -305,17 +321,19 @@ class Runner:
         """Start a server and wait for its `listening on port N` line."""
         label = label or Path(str(argv[0])).name
         limits = limits or Limits(cpu_seconds=60)
+        argv, valgrind, env, sanitized = self._memcheck(argv, valgrind, env)
         _, out_path, err_path = self._files(label)
         vg_log = out_path.with_suffix(".valgrind") if valgrind else None
         cgroup = PidsCgroup(limits.processes)
-        full = self._argv(argv, limits, vg_log, cgroup, cwd)
+        full = self._argv(argv, limits, vg_log, cgroup, cwd, big_address_space=sanitized)
         server = Server(full, [str(a) for a in argv], label, err_path, vg_log,
                         child_env({**self.env, **(env or {})}), cwd or self.workdir,
                         self.journal, cgroup)
+        server.sanitized = sanitized
         self.journal.programs.append((label, err_path))
         self._servers.append(server)
         server.start()
-        server.wait_listening(listening_timeout * (4 if valgrind else 1))
+        server.wait_listening(listening_timeout * (4 if valgrind else 2 if sanitized else 1))
         return server
 
     def close(self) -> None:
@@ -345,6 +363,7 @@ class Server:
     def __init__(self, full_argv, argv, label, err_path, vg_log, env, cwd, journal,
                  cgroup: PidsCgroup):
         self.cgroup = cgroup
+        self.sanitized = False
         self.full_argv, self.argv, self.label = full_argv, argv, label
         self.err_path, self.vg_log = err_path, vg_log
         self.env, self.cwd, self.journal = env, cwd, journal
@@ -479,7 +498,7 @@ class Server:
     def stop(self, timeout: float = 5, expect_exit: int | None = 0) -> int | None:
         """SIGTERM, wait for the exit; fail unless it exits with expect_exit."""
         assert self._proc is not None
-        wall = timing.scaled(timeout) * (4 if self.vg_log else 1)
+        wall = timing.scaled(timeout) * (4 if self.vg_log else 2 if self.sanitized else 1)
         if self._proc.poll() is None:
             try:
                 os.kill(self._proc.pid, signal.SIGTERM)
@@ -512,6 +531,14 @@ class Server:
         self.returncode = self._proc.returncode if self._proc else None
         if self.vg_log is not None and self.valgrind is None:
             self.valgrind = read_valgrind_log(self.vg_log)
+        if self.sanitized and self.valgrind is None:
+            try:
+                err = self.err_path.read_bytes()
+            except OSError:
+                err = b""
+            code, _ = _status(self._proc.returncode) if self._proc and \
+                self._proc.returncode is not None else (None, None)
+            self.valgrind = sanitizers.report(err, code)
 
     def kill(self) -> None:
         if self._proc is None:

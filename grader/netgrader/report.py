@@ -129,9 +129,27 @@ class Report:
                     o.props["skip"] = f"skipped: needs {needed}"
                     break
 
+    def pair_memchecks(self) -> None:
+        """A test about memory runs under Valgrind and as a sanitizer build;
+        its points need both runs clean, so that a program which behaves
+        only while Valgrind watches gains nothing."""
+        by_title = {(o.lab, o.title): o for o in self.outcomes.values()}
+        for o in self.outcomes.values():
+            if not o.title.endswith("[sanitizers]") or o.status != "failed":
+                continue
+            twin = by_title.get((o.lab, o.title[:-len("[sanitizers]")] + "[valgrind]"))
+            if twin is not None and twin.status == "passed":
+                twin.status = "failed"
+                twin.props.update({
+                    "what": "the same scenario with the sanitizer build (see the next item)",
+                    "expected": "clean under Valgrind and under ASan/UBSan alike",
+                    "got": "clean under Valgrind, but the sanitizer build found a problem",
+                    "hint": "A memory check counts only when both runs are clean."})
+
     def lines(self, color) -> list[str]:
         """The report; color(text, name) decorates text (or not)."""
         self.apply_needs()
+        self.pair_memchecks()
         out: list[str] = []
         total = earned = 0
         environment = False
