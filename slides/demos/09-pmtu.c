@@ -16,32 +16,19 @@ static char buf[65536];
 /* The namespace's count of fragments created, IPv4 or IPv6. */
 static long frag_creates(int family)
 {
-    char line[4096], *names = NULL;
+    char line[256];
     long value = -1;
-    FILE *f = fopen(family == AF_INET ? "/proc/net/snmp" : "/proc/net/snmp6", "re");
+    FILE *f;
+    if (family == AF_INET)
+        return snmp_counter("Ip", "FragCreates");
+    f = fopen("/proc/net/snmp6", "re");
     if (f == NULL) {
-        perror("demo: /proc/net/snmp");
+        perror("demo: /proc/net/snmp6");
         exit(1);
     }
-    while (value == -1 && fgets(line, sizeof line, f) != NULL) {
-        if (family == AF_INET6) {
-            sscanf(line, "Ip6FragCreates %ld", &value);
-        } else if (strncmp(line, "Ip: ", 4) == 0 && names == NULL) {
-            names = strdup(line);
-        } else if (strncmp(line, "Ip: ", 4) == 0) {
-            /* the header line names the columns; find FragCreates */
-            int col = 0;
-            char *save, *save2, *n = strtok_r(names, " \n", &save);
-            char *v = strtok_r(line, " \n", &save2);
-            for (; n != NULL && v != NULL; col++) {
-                if (strcmp(n, "FragCreates") == 0)
-                    value = atol(v);
-                n = strtok_r(NULL, " \n", &save);
-                v = strtok_r(NULL, " \n", &save2);
-            }
-        }
-    }
-    free(names);
+    while (value == -1 && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Ip6FragCreates %ld", &value) != 1)
+            value = -1;
     fclose(f);
     return value;
 }

@@ -185,6 +185,37 @@ static inline void private_netns(int flags, int mtu)
     CHECK(close(fd));
 }
 
+/* A counter of /proc/net/snmp, such as snmp_counter("Udp", "RcvbufErrors"):
+ * the file holds, per table, a line of names and then a line of values. */
+static inline long snmp_counter(const char *table, const char *name)
+{
+    char names[4096], values[4096], prefix[32];
+    long found = -1;
+    FILE *f = fopen("/proc/net/snmp", "re");
+    if (f == NULL) {
+        perror("demo: /proc/net/snmp");
+        exit(1);
+    }
+    snprintf(prefix, sizeof prefix, "%s: ", table);
+    while (found == -1 && fgets(names, sizeof names, f) != NULL &&
+           fgets(values, sizeof values, f) != NULL) {
+        char *save_n, *save_v;
+        if (strncmp(names, prefix, strlen(prefix)) != 0)
+            continue;
+        for (char *n = strtok_r(names, " \n", &save_n), *v = strtok_r(values, " \n", &save_v);
+             n != NULL && v != NULL;
+             n = strtok_r(NULL, " \n", &save_n), v = strtok_r(NULL, " \n", &save_v))
+            if (strcmp(n, name) == 0)
+                found = atol(v);
+    }
+    fclose(f);
+    if (found == -1) {
+        fprintf(stderr, "demo: no %s %s in /proc/net/snmp\n", table, name);
+        exit(1);
+    }
+    return found;
+}
+
 /* In a private mount namespace (private_netns(CLONE_NEWNS, ...)): make
  * the file at path (which must exist) read as text, for this process only,
  * by bind-mounting a temporary file over it. */
