@@ -9,17 +9,18 @@ FAULT_SEED ?=
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Debian/Ubuntu packages: toolchain, Check, Valgrind, the grader's Python
-# (Debian's pytest and plugins, python3-markdown for the notes) and every
-# real peer program the tests talk to.
+# (Debian's pytest and plugins, python3-markdown for the notes,
+# python3-matplotlib for the benchmarks' plots) and every real peer program
+# the tests and benchmarks talk to.
 PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3 python3-pytest python3-pytest-xdist python3-pytest-timeout \
-            python3-markdown iproute2 curl nginx-light wrk strace netcat-openbsd \
+            python3-markdown python3-matplotlib iproute2 curl nginx-light wrk strace netcat-openbsd \
             atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils \
             clang libclang-rt-14-dev
 
 RUNS   ?= 20
 
-.PHONY: help setup build grade test selftest validate notes demos slides soak bench-grading mutants fuzz clean
+.PHONY: help setup build grade test selftest validate notes demos slides soak bench bench-grading mutants fuzz clean
 .DEFAULT_GOAL := help
 
 help:
@@ -34,7 +35,9 @@ help:
 	@echo "  make slides             build the lecture notes to slides/html/"
 	@echo "  make demos              run the notes' demos, check the decks quote them right"
 	@echo "  make soak [RUNS=20]     grade the references RUNS times (half under load): 0 differences"
-	@echo "  make bench-grading      time the grading of every lab (target: under 60 s)"
+	@echo "  make bench              every lab's benchmark beside its real peer: bench/results.md"
+	@echo "  make bench-grading [PROFILE=1]  time the grading of every lab (target: under 60 s);"
+	@echo "                          PROFILE=1: the slowest items, builds and fixed costs"
 	@echo "  make mutants [LAB=01] [J=2]  grade each lab's buggy variants (all must lose points)"
 	@echo "                          and correct variants (all keep full marks)"
 	@echo "  make fuzz [LAB=01] [SECONDS=60] [IMPL=solutions|labs]"
@@ -84,8 +87,11 @@ slides:
 soak:
 	$(PYTHON) grader/soak.py --runs $(RUNS)
 
+bench:
+	$(PYTHON) grader/bench_labs.py
+
 bench-grading:
-	$(PYTHON) grader/bench_grading.py
+	$(PYTHON) grader/bench_grading.py $(if $(PROFILE),--profile)
 
 J ?= 2
 mutants:
