@@ -67,4 +67,35 @@ static inline uint8_t *fuzz_memdup(const uint8_t *data, size_t size)
     return p;
 }
 
+/*
+ * Inputs near a size limit are too long for mutation to reach by chance,
+ * so a target may let the fuzzer write them short: the first "\xff\xff" K
+ * in data (three bytes) stands for a run of 'a's whose length is
+ * bases[K % n_bases] - 64 + K / n_bases, and fuzz_widen returns the
+ * input with that run written out (exactly *out_size bytes, to free).
+ * Inputs without the marker are copied unchanged.
+ */
+static inline uint8_t *fuzz_widen(const uint8_t *data, size_t size, const size_t *bases,
+                                  size_t n_bases, size_t *out_size)
+{
+    size_t at = 0;
+    while (at + 3 <= size && !(data[at] == 0xff && data[at + 1] == 0xff))
+        at++;
+    if (at + 3 > size || n_bases == 0) {
+        *out_size = size;
+        return fuzz_memdup(data, size);
+    }
+    unsigned k = data[at + 2];
+    size_t base = bases[k % n_bases], run = base + k / n_bases;
+    run = run > 64 ? run - 64 : 0;
+    size_t rest = size - at - 3;
+    uint8_t *out = fuzz_malloc(at + run + rest);
+    memcpy(out, data, at);
+    memset(out + at, 'a', run);
+    if (rest > 0)
+        memcpy(out + at + run, data + at + 3, rest);
+    *out_size = at + run + rest;
+    return out;
+}
+
 #endif

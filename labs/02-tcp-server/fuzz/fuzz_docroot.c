@@ -4,7 +4,9 @@
  *
  * Usage: make fuzz (in the lab), or build-fuzz/fuzz_docroot [libFuzzer options] [corpus...]
  *
- * Input: a decoded request path (the bytes before any NUL). At start the
+ * Input: a decoded request path (the bytes before any NUL; a "\xff\xff" K
+ * in it stands for a run of about PATH_MAX bytes, see fuzz_widen in
+ * fuzz.h, so that paths too long to exist get tried). At start the
  * target builds, in a new temporary directory, a document root www/ with
  * files, a directory without index.html, a FIFO, symlinks that stay inside
  * and symlinks that lead out to a sibling outside/ (a file and a
@@ -138,7 +140,11 @@ static void check_found(const char *path, const char *out)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *path = fuzz_strndup(data, size);
+    static const size_t near_limit[] = {PATH_MAX - 32};
+    size_t len;
+    uint8_t *wide = fuzz_widen(data, size, near_limit, 1, &len);
+    char *path = fuzz_strndup(wide, len);
+    free(wide);
     char out[PATH_MAX];
     int status = docroot_resolve(root, path, out, sizeof out);
     FUZZ_CHECK(status == 200 || status == 403 || status == 404, "\"%s\" gives %d", path, status);

@@ -10,7 +10,9 @@
  * after its first byte is what the server sends, cut into records of that
  * first byte's size (0: one record) on a SOCK_SEQPACKET socket pair, so
  * that each read returns one piece and every split of the head across
- * reads gets tried. httpget's die() would end the process; here die and
+ * reads gets tried. A "\xff\xff" K in it stands for a run of about
+ * HEAD_MAX bytes (fuzz_widen in fuzz.h), so that the 64 KiB limit gets
+ * tried too. httpget's die() would end the process; here die and
  * its siblings jump back to the target instead, after httpget has released
  * what it held (LeakSanitizer then checks that it released everything).
  *
@@ -117,9 +119,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    size_t piece = data[0] != 0 ? data[0] : size;
-    data++;
-    size--;
+    static const size_t near_limit[] = {HEAD_MAX - 32};
+    size_t piece = data[0] != 0 ? data[0] : SIZE_MAX;
+    uint8_t *reply = fuzz_widen(data + 1, size - 1, near_limit, 1, &size);
+    if (piece > size)
+        piece = size;
     if (piece < (size + MAX_RECORDS - 1) / MAX_RECORDS)
         piece = (size + MAX_RECORDS - 1) / MAX_RECORDS;
 
@@ -128,11 +132,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                strerror(errno));
     for (size_t off = 0; off < size;) {
         size_t n = size - off < piece ? size - off : piece;
-        ssize_t w = write(sv[1], data + off, n);
+        ssize_t w = write(sv[1], reply + off, n);
         FUZZ_CHECK(w == (ssize_t)n, "write: %zd: %s", w, strerror(errno));
         off += n;
     }
     FUZZ_CHECK(close(sv[1]) == 0, "close: %s", strerror(errno));
+    free(reply);
 
     static struct get g; /* static: the same after a longjmp */
     static struct head h;

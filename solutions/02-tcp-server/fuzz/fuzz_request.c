@@ -8,6 +8,9 @@
  * Input: one byte N, then the bytes a client sends. The head is scanned
  * twice: all at once, and growing N bytes at a time as if it arrived in
  * pieces (N = 0: one byte at a time); http.h promises the same answer. A
+ * "\xff\xff" K stands for a run of about HTTP_LINE_MAX (K even) or
+ * HTTP_HEADERS_MAX (K odd) bytes (fuzz_widen in fuzz.h), so that both limits
+ * get tried. A
  * complete head is then parsed in a heap block of its exact size, and the
  * target of a good request decoded, with the promises of http.h checked.
  *
@@ -77,9 +80,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
+    static const size_t near_limits[] = {HTTP_LINE_MAX - 16, HTTP_HEADERS_MAX - 16};
     size_t step = data[0] != 0 ? data[0] : 1;
-    char *buf = (char *)fuzz_memdup(data + 1, size - 1);
-    size--;
+    char *buf = (char *)fuzz_widen(data + 1, size - 1, near_limits, 2, &size);
+    if (size > 4096 && step < size / 4096)
+        step = size / 4096; /* at most 4096 calls */
 
     struct http_scan scan = {0};
     size_t whole_len = 0, piece_len = 0;
