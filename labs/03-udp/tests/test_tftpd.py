@@ -352,18 +352,22 @@ def test_tftpd_retransmits_then_gives_up(run, lab, tmp_path, start_server, tftp_
 @pytest.mark.milestone("loss")
 @pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_ignores_duplicate_acks(lab, tmp_path, start_server, tftp_client):
-    """The Sorcerer's Apprentice: a duplicate ACK must not make the server send DATA again."""
+    """The Sorcerer's Apprentice: DATA 1 comes again before its ACK, both copies are ACKed,
+    and the duplicate ACK must not make the server send DATA 2 again."""
     root, files = make_root(tmp_path, sizes=(1500,))
-    server = start(start_server, lab, root, timeout_ms=3000)
+    server = start(start_server, lab, root, timeout_ms=1000)
     client = tftp_client()
     client.send(tftp.rrq("f1500.bin"), server.port)
     _, tid = client.expect(tftp.DATA, "the answer to RRQ f1500.bin", block=1)
+    client.expect(tftp.DATA, "DATA 1 again, after -T ms without an ACK", block=1,
+                  hint=RETRANSMIT_HINT)
     client.send(tftp.ack(1), tid)
     client.send(tftp.ack(1), tid)
     client.expect(tftp.DATA, "the answer to ACK 1", block=2)
     # The duplicate ACK 1 reached the server before this ACK 2 leaves, so a DATA 2 that
-    # answers it comes before DATA 3. This ACK goes at once: a timer, fixed or adaptive,
-    # waits at least 200 ms before it sends DATA 2 again.
+    # answers it comes before DATA 3. Only a timer could send DATA 2 again first: -T ms
+    # after it went (an adaptive timer too: ACK 1 answered a retransmission, which gives
+    # no round-trip sample), and this ACK goes at once.
     client.send(tftp.ack(2), tid)
     packet, _ = client.receive(5)
     if packet is not None and packet.opcode == tftp.DATA and packet.block == 2:
