@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from netgrader import faults, impair, timing
-from netgrader.fixtures import fault_seed, impaired, journal  # noqa: F401 (fixtures)
+from netgrader.fixtures import fault_seed, impaired, journal, memcheck  # noqa: F401 (fixtures)
 from netgrader.procs import Journal
 from netgrader.report import Outcome, Report
 
@@ -460,8 +460,10 @@ def test_a_failure_report_shows_the_seed_and_the_first_impairments(pair):
     assert proxy.journal.fault_plans == [proxy]
 
     class Options:
+        stash = {}
+
         def getoption(self, name):
-            return {"--impl": "labs", "--brief": False}[name]
+            return {"--impl": "labs", "--brief": False, "--rerun-from": "top"}[name]
 
     report = Report(Options(), Path("/course/labs"), Path("/tmp/out"))
     report.outcomes["t"] = Outcome("t", lab="03-udp", title="test_tftp_get", points=3,

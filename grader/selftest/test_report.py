@@ -10,7 +10,9 @@ class Options:
     """Just enough of pytest's config for the report."""
 
     def __init__(self, **options):
-        self.options = {"--impl": "labs", "--brief": False, **options}
+        self.options = {"--impl": "labs", "--brief": False, "--rerun-from": "top",
+                        "--hidden-visibility": "after_published", **options}
+        self.stash = {}
 
     def getoption(self, name):
         return self.options[name]
