@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import hashlib
 
+from pathlib import Path
+
+from . import valgrind
 from .procs import Result
+from .sanitizers import EXIT_CODE, SanitizerReport
 
 
 class Mismatch(AssertionError):
@@ -88,13 +92,28 @@ def expect_exit(result: Result, code: int, what: str | None = None, hint: str = 
         1: "A runtime failure (refused, timed out, protocol error) exits 1 after one line on stderr.",
         2: "A usage error prints a message and a usage line on stderr and exits 2.",
     }
+    detail = ""
+    report = getattr(result, "valgrind", None)
     if result.timed_out:
-        hint = hint or ("It never finished: a read that waits for data that never comes? "
-                        "Did you forget to close or half-close a socket?")
+        hint = hint or ("It never finished: the line above says which call it was blocked in. "
+                        "A read that waits for data that never comes? A socket never closed "
+                        "or half-closed?")
     elif result.signal is not None:
         hint = hint or "The program crashed; run it under gdb or valgrind to see where."
+    elif report is not None and not report.clean and \
+            result.returncode in (valgrind.VALGRIND_ERROR_EXIT, EXIT_CODE):
+        if isinstance(report, SanitizerReport):
+            raise Mismatch(what or f"running the sanitizer build of `{' '.join(result.argv)}`",
+                           f"exit status {code}", report.summary(),
+                           "Rebuild with `make SAN=1` and run the same command to see the "
+                           "sanitizer's report yourself.", detail=report.excerpt())
+        rerun = valgrind.rerun_command(result.argv, Path(str(result.argv[0])).parent)
+        raise Mismatch(what or f"running `{' '.join(result.argv)}` under valgrind",
+                       f"exit status {code}", "valgrind found errors: " + valgrind.summary(report),
+                       valgrind.hint(report),
+                       detail=valgrind.detail(report) + f"\nby hand, in the lab directory: {rerun}")
     raise Mismatch(what or f"running `{' '.join(result.argv)}`", f"exit status {code}",
-                   result.describe_exit(), hint or default_hints.get(code, ""))
+                   result.describe_exit(), hint or default_hints.get(code, ""), detail=detail)
 
 
 def expect_stderr_line(result: Result, *needles: str, what: str = "", hint: str = "") -> None:
@@ -111,18 +130,23 @@ def expect_stderr_line(result: Result, *needles: str, what: str = "", hint: str 
 
 
 def expect_valgrind_clean(result, what: str = "") -> None:
-    """A Result or Server run under valgrind had no errors, leaks or open fds."""
+    """A Result or Server run under valgrind (or, in a test's [sanitizers]
+    run, as the sanitizer build) had no errors, leaks or open fds."""
     report = result.valgrind
     if report is None:
         raise Mismatch(what or "valgrind", "a valgrind report", "the program was not run under valgrind")
     if report.clean:
         return
-    hint = []
-    if report.errors:
-        hint.append("Valgrind names the line of each error and of each leaked block's malloc: "
-                    "free what you allocate on every path (freeaddrinfo too).")
-    if report.open_fds:
-        hint.append("Close every socket and file on every path, error paths included.")
+    if isinstance(report, SanitizerReport):
+        raise Mismatch(what.replace("valgrind", "the sanitizer build") if what else
+                       f"the sanitizer build of `{' '.join(result.argv)}`",
+                       "no memory errors, no undefined behaviour, no leaks", report.summary(),
+                       "AddressSanitizer and UBSan name the line of the error and, for a leak, "
+                       "of its malloc. Rebuild with `make SAN=1` and run the same command to "
+                       "see it yourself.", detail=report.excerpt())
+    program = Path(str(result.argv[0]))
+    rerun = valgrind.rerun_command(result.argv, program.parent)
     raise Mismatch(what or f"valgrind on `{' '.join(result.argv)}`",
                    "no memory errors, no leaks, no descriptors left open",
-                   report.summary(), " ".join(hint), detail=report.excerpt())
+                   valgrind.summary(report), valgrind.hint(report),
+                   detail=valgrind.detail(report) + f"\nby hand, in the lab directory: {rerun}")

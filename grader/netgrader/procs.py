@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sanitizers, sockets, timing
+from . import hang, sanitizers, sockets, timing
 from .cgroup import PidsCgroup
 from .valgrind import ValgrindReport, valgrind_argv, read_valgrind_log
 
@@ -30,6 +30,13 @@ MiB = 1024 * 1024
 # The grading run's sandbox (netgrader.sandbox.Sandbox), set by the plugin:
 # every program built from the submission runs inside its jail.
 SANDBOX = None
+
+
+def _source_roots(argv) -> list[str]:
+    """Where a program's own sources were compiled: its lab's build
+    directory (its frames are the student's in a Valgrind report)."""
+    program = Path(str(argv[0]))
+    return [str(program.parent)] if jailed([program]) else []
 
 
 def jailed(argv) -> bool:
@@ -140,10 +147,12 @@ class Result:
     output_capped: bool = False
     duration: float = 0.0
     valgrind: ValgrindReport | None = None
+    blocked: str = ""  # for a program that missed its deadline: where it was stuck
 
     def describe_exit(self) -> str:
         if self.timed_out:
-            return f"still running after {self.timeout:g} s, so it was killed"
+            return (f"did not finish within {self.timeout:g} s, so it was killed"
+                    + (f"; it was {self.blocked}" if self.blocked else ""))
         if self.output_capped:
             return "killed: its output passed the grader's size limit"
         if self.signal is not None:
@@ -290,10 +299,12 @@ class Runner:
                                     cwd=cwd or self.workdir, env=merged_env,
                                     start_new_session=True, close_fds=True)
         timed_out = False
+        blocked = ""
         try:
             proc.wait(timeout=wall)
         except subprocess.TimeoutExpired:
             timed_out = True
+            blocked = hang.blocked_in(proc.pid, program=str(argv[0]))  # before the kill
             kill_group(proc.pid)
             proc.wait()
         finally:
@@ -304,11 +315,12 @@ class Runner:
         result = Result(argv=[str(a) for a in argv], label=label, timeout=wall,
                         duration=time.monotonic() - start, timed_out=timed_out)
         result.returncode, result.signal = _status(proc.returncode)
+        result.blocked = blocked
         result.stdout = out_path.read_bytes()
         result.stderr = err_path.read_bytes()
         result.output_capped = result.signal == signal.SIGXFSZ
         if vg_log is not None:
-            result.valgrind = read_valgrind_log(vg_log)
+            result.valgrind = read_valgrind_log(vg_log, roots=_source_roots(argv))
         if sanitized:
             result.valgrind = sanitizers.report(result.stderr, result.returncode)
         self.journal.step(f"ran `{shown}`{_describe_input(stdin)}: {result.describe_exit()}"
@@ -421,8 +433,8 @@ class Server:
                 self._cond.wait(min(0.2, deadline.remaining()) or 0.01)
             first = self._first_line()
         expected = "`listening on port N` as the first line on stdout, flushed"
-        hint = ("Print the line with printf and then fflush(stdout) once listen() has "
-                "succeeded: stdout is fully buffered when it is not a terminal.")
+        hint = ("Print the line with printf and then fflush(stdout) once the socket is bound "
+                "(and listening, for TCP): stdout is fully buffered when it is not a terminal.")
         if first is None:
             if self._eof:
                 # stdout ends both when the server exits and when it closes
@@ -435,8 +447,13 @@ class Server:
                 got = "it closed its stdout without printing a line"
             elif self._eof:
                 got = f"the server exited ({self._describe_exit()}) first"
+                hint = ("Your server ended before announcing its port: its stderr below says "
+                        "why. A server sets up its socket, prints `listening on port N`, "
+                        "flushes, and serves until SIGTERM.")
             else:
-                got = f"nothing within {deadline.seconds:g} s"
+                blocked = hang.blocked_in(self._proc.pid, program=self.argv[0])
+                got = f"nothing within {deadline.seconds:g} s" + (
+                    f"; it was {blocked}" if blocked else "")
             self.kill()
             seen = bytes(self.stdout[:200])
             if seen:
@@ -507,9 +524,12 @@ class Server:
         try:
             self._proc.wait(timeout=wall)
         except subprocess.TimeoutExpired:
+            blocked = hang.blocked_in(self._proc.pid, program=self.argv[0])
             self.kill()
             raise ServerError(f"stopping `{' '.join(self.argv)}` with SIGTERM",
-                              f"it exits within {wall:g} s", "it was still running, so it was killed",
+                              f"it exits within {wall:g} s",
+                              "it was still running, so it was killed"
+                              + (f"; it was {blocked}" if blocked else ""),
                               "Install a SIGTERM handler with sigaction that makes the main loop "
                               "end (a volatile sig_atomic_t flag; accept() then fails with EINTR).")
         kill_group(self._proc.pid)
@@ -530,7 +550,7 @@ class Server:
             self._proc.stdout.close()
         self.returncode = self._proc.returncode if self._proc else None
         if self.vg_log is not None and self.valgrind is None:
-            self.valgrind = read_valgrind_log(self.vg_log)
+            self.valgrind = read_valgrind_log(self.vg_log, roots=_source_roots(self.argv))
         if self.sanitized and self.valgrind is None:
             try:
                 err = self.err_path.read_bytes()
