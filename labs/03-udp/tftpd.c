@@ -5,7 +5,8 @@
  * Usage: tftpd -p PORT -r ROOT [-T MS]
  *     -p PORT  the port requests come to, 0 to 65535 (0: the kernel chooses)
  *     -r ROOT  the directory served: every name is taken relative to it
- *     -T MS    wait before each retransmission, 1 to 60000 ms (default 1000)
+ *     -T MS    the first and longest wait for an answer before a retransmission,
+ *              1 to 60000 ms (default 1000; xfer.h: the timeout adapts below it)
  *
  * Listens on every address (IPv6 and IPv4) on PORT and prints `listening
  * on port N`. Each request gets a transfer of its own: a new UDP socket on

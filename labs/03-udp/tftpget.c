@@ -2,7 +2,8 @@
  * tftpget.c - download one file from a TFTP server, all or nothing.
  *
  * Usage: tftpget [-T MS] HOST PORT REMOTE LOCAL
- *     -T MS   wait before each retransmission, 1 to 60000 ms (default 1000)
+ *     -T MS   the first and longest wait for an answer before a retransmission,
+ *             1 to 60000 ms (default 1000; xfer.h: the timeout adapts below it)
  *
  * Sends a plain RRQ for REMOTE (octet mode, no options) from a new UDP
  * socket to HOST:PORT. The server answers from a port of its own, its
