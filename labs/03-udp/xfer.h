@@ -42,10 +42,10 @@
  * sample that updates a smoothed RTT and its variation, and the timeout
  * becomes srtt + 4 * rttvar; an answer to a packet sent twice is no sample
  * (Karn's rule: it may answer either copy); each retransmission doubles
- * the timeout. It never goes below XFER_MIN_RTO_MS nor above timeout_ms,
- * so timeout_ms stays the first wait and the longest. The dally after the
- * final ACK waits timeout_ms: the peer's timer, not ours, decides when its
- * copy comes again.
+ * the timeout. It never goes above timeout_ms, nor below XFER_MIN_RTO_MS
+ * (unless timeout_ms is smaller), so timeout_ms stays the first wait and
+ * the longest. The dally after the final ACK waits timeout_ms: the peer's
+ * timer, not ours, decides when its copy comes again.
  *
  * Library code: never prints, never exits, never closes the socket or the
  * file. One struct xfer belongs to one thread; transfers in different
