@@ -43,8 +43,9 @@ def parse_args(argv):
                    help="only the tests whose names match EXPR (pytest's -k)")
     p.add_argument("-m", "--milestone", dest="milestone", default=None, metavar="NAME",
                    help="only the tests of one milestone of the lab's handout")
-    p.add_argument("-j", dest="jobs", type=int, default=2, metavar="N",
-                   help="tests run in N processes at once (default 2; 1: one process)")
+    p.add_argument("-j", dest="jobs", type=int, default=None, metavar="N",
+                   help="tests run in N processes at once (default 2, or 1 with -k or -m, "
+                   "which then builds only what the chosen tests need)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="where report.txt, results.json and junit.xml go "
                    "(default grade-out/<impl name>)")
@@ -134,8 +135,9 @@ def grade(args) -> int:
         cmd += ["--brief"]
     if args.fault_seed is not None:
         cmd += ["--fault-seed", str(args.fault_seed)]
-    if args.jobs > 1 and has_xdist():
-        cmd += ["-n", str(args.jobs)]
+    jobs = args.jobs if args.jobs is not None else 1 if args.keyword or args.milestone else 2
+    if jobs > 1 and has_xdist():
+        cmd += ["-n", str(jobs)]
     cmd += args.pytest_args + paths
     env = {**os.environ, "PYTHONPATH": str(GRADER) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            sandbox.ENV_RUN: str(run_dir)}

@@ -229,7 +229,7 @@ def refused_objects(objects: list[Path]) -> list[str]:
 
 
 def build_lab(root: Path, lab: str, impl: Path, flat: bool, sandbox: Sandbox,
-              check_sources: list[tuple[Path, bool]]) -> LabBuild:
+              check_sources: list[tuple[Path, bool]], san: bool = True) -> LabBuild:
     """Stage and build one lab of a submission; check_sources are
     (tests/check_*.c, hidden?) pairs."""
     files = manifest(root, lab)
@@ -256,11 +256,12 @@ def build_lab(root: Path, lab: str, impl: Path, flat: bool, sandbox: Sandbox,
                                "allowed in this course's labs.")
     if result.impl.ok:
         _build_check_runners(sandbox, root, lab, dest, check_sources, deadline, result)
-        san = box / "build-san" / lab
-        shutil.copytree(dest, san, ignore=shutil.ignore_patterns("build", *_programs(dest)))
-        sandbox.give(san)
-        result.san = _jailed_make(sandbox, san, ["SAN=1"], deadline)
-        result.san_dir = str(san) if result.san.ok else ""
+    if result.impl.ok and san:
+        san_dest = box / "build-san" / lab
+        shutil.copytree(dest, san_dest, ignore=shutil.ignore_patterns("build", *_programs(dest)))
+        sandbox.give(san_dest)
+        result.san = _jailed_make(sandbox, san_dest, ["SAN=1"], deadline)
+        result.san_dir = str(san_dest) if result.san.ok else ""
     return result
 
 
@@ -365,6 +366,38 @@ def build_peer(root: Path, lab: str, cache: Path) -> tuple[Path | None, Step]:
         return None, Step(False, f"make -C {lab}", "the reference did not build within 180 s")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def cached_compile(cache: Path | None, source: Path, output: Path, argv: list[str],
+                   timeout: float = 120) -> Step:
+    """Compile a trusted source of the grader (argv writes OUTPUT) once per
+    version of it, keeping the result in the cache; copy it to output."""
+    shown = " ".join(argv)
+    key = hashlib.sha256(source.read_bytes() + shown.encode()).hexdigest()[:16]
+    kept = cache / "tools" / f"{output.name}-{key}" if cache is not None else None
+    if kept is not None and kept.exists():
+        shutil.copyfile(kept, output)
+        os.chmod(output, 0o755)
+        return Step(True, f"cached: {shown}")
+    if shutil.which(argv[0]) is None:
+        return Step(False, shown, f"{argv[0]} is not installed: run `make setup`")
+    try:
+        proc = subprocess.run([a.replace("OUTPUT", str(output)) for a in argv],
+                              stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timing.scaled(timeout))
+    except subprocess.TimeoutExpired:
+        return Step(False, shown, f"the compiler did not finish within {timeout} s")
+    step = Step(proc.returncode == 0, shown, (proc.stdout + proc.stderr).decode("utf-8", "replace"))
+    if step.ok and kept is not None:
+        try:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(cache, 0o700)
+            scratch = kept.with_name(kept.name + f".{os.getpid()}")
+            shutil.copyfile(output, scratch)
+            os.rename(scratch, kept)  # atomic: concurrent gradings may race
+        except OSError:
+            pass
+    return step
 
 
 def tempfile_dir(parent: Path, key: str) -> str:

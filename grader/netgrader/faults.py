@@ -16,6 +16,7 @@ of them, and a command that runs the program by hand under the same faults.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -32,21 +33,16 @@ LIBRARY_NAME = "faultinject.so"
 ALL_KINDS = ("short", "eintr", "eagain", "drop", "dup", "shortwrite")
 
 
-def build(out: Path) -> Step:
-    """Compile the library into out/; the Step says how that went."""
-    library = out / LIBRARY_NAME
-    argv = ["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-fPIC", "-shared",
-            "-o", str(library), str(SOURCE), "-ldl"]
-    shown = " ".join(argv)
-    if shutil.which("cc") is None:
-        return Step(False, shown, "no C compiler: run `make setup`")
-    try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=timing.scaled(120))
-    except subprocess.TimeoutExpired:
-        return Step(False, shown, "the compiler did not finish within 120 s")
-    output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
-    return Step(proc.returncode == 0, shown, output)
+def build(out: Path, cache: Path | None = None) -> Step:
+    """Compile the library into out/ (once per version, with a cache); the
+    Step says how that went."""
+    from .build import cached_compile
+    step = cached_compile(cache, SOURCE, out / LIBRARY_NAME,
+                          ["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-fPIC", "-shared",
+                           "-o", "OUTPUT", str(SOURCE), "-ldl"])
+    if step.ok:
+        os.chmod(out / LIBRARY_NAME, 0o644)
+    return step
 
 
 def save(step: Step, out: Path) -> None:

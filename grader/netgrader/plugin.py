@@ -32,6 +32,7 @@ from .report import Report
 # changes it (the grader's self-tests grade small trees of their own).
 ROOT = Path(__file__).resolve().parents[2]
 POINTS_KEY = pytest.StashKey[int]()
+LAZY_KEY = pytest.StashKey[tuple]()
 
 
 def pytest_addoption(parser):
@@ -107,51 +108,68 @@ def pytest_configure(config):
     record = run_dir / "private" / "build.json"
     if not is_worker(config):
         out.mkdir(parents=True, exist_ok=True)
-        tr = config.pluginmanager.get_plugin("terminalreporter")
-
-        def say(text):
-            if tr:
-                tr.write_line(text)
-
         cache = building.cache_dir()
-        hide = [ROOT, out, impl, cache, Path.home()]
-        sandbox = sandboxing.setup(run_dir, hide)
-        # Reference peers first, before any student code runs: every lab up
-        # to the last one graded (lab 01's httpget talks to lab 02's httpd).
-        peers, peer_problems = {}, {}
-        for name in all_labs():
-            if name <= max(labs) and (ROOT / "solutions" / name).is_dir():
-                programs, step = building.build_peer(ROOT, name, cache)
-                if programs is not None:
-                    peers[name] = str(programs)
-                else:
-                    peer_problems[name] = step.first_errors()
-        flat = not (impl / labs[0]).exists() and len(labs) == 1
+        sandbox = sandboxing.setup(run_dir, [ROOT, out, impl, cache, Path.home()], cache)
         (sandbox.box / "common").mkdir(exist_ok=True)
         for path in (ROOT / "common").iterdir():
             if path.is_file():
                 shutil.copyfile(path, sandbox.box / "common" / path.name)
-        builds = {}
-        for name in labs:
-            say(f"building {name} ({impl if flat else impl / name}) ...")
-            checks = [(p.resolve(), hidden) for d, hidden in test_dirs(name)
-                      for p in sorted(d.glob("check_*.c"))]
-            builds[name] = building.build_lab(ROOT, name, impl, flat, sandbox, checks)
-            if name in peer_problems:
-                builds[name].reference = building.Step(False, "make", peer_problems[name])
-        building.save(builds, peers, record)
         lib = sandbox.box / "lib"
         lib.mkdir(mode=0o755, exist_ok=True)
-        faults.save(faults.build(lib), out)
+        faults.save(faults.build(lib, cache), out)
         config.pluginmanager.register(Report(config, impl, out), "netgrader-report")
+        # A filtered run in one process builds only what its items need,
+        # once they are known (pytest_collection_modifyitems); otherwise
+        # everything is built here, before the workers start.
+        filtered = config.getoption("keyword") or config.getoption("--milestone", None)
+        if filtered and not getattr(config.option, "numprocesses", None):
+            config.stash[LAZY_KEY] = (impl, labs, sandbox, record)
+        else:
+            build_everything(config, impl, labs, sandbox, record, None)
     sandbox = sandboxing.Sandbox.load(run_dir)
     config.stash[SANDBOX_KEY] = sandbox
     procs.SANDBOX = sandbox
     if sandbox.pids_parent:
         cgroup.RUN_PARENT = Path(sandbox.pids_parent)
-    config.stash[BUILDS_KEY], config.stash[PEERS_KEY] = building.load(record)
     config.stash[LIB_KEY] = str(sandbox.box / "lib")
     config.stash[FAULTS_KEY] = faults.load(out)
+    if record.exists():
+        config.stash[BUILDS_KEY], config.stash[PEERS_KEY] = building.load(record)
+
+
+def build_everything(config, impl: Path, labs: list[str], sandbox, record: Path,
+                     wanted: dict | None) -> None:
+    """Reference peers, then each lab of the submission. wanted, when
+    given, says per lab which Check files ("checks") and whether the
+    sanitizer build ("san") the selected items need."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    cache = building.cache_dir()
+    labs = [lab for lab in labs if wanted is None or lab in wanted]
+    # Reference peers first, before any student code runs: every lab up
+    # to the last one graded (lab 01's httpget talks to lab 02's httpd).
+    peers, peer_problems = {}, {}
+    for name in all_labs():
+        if labs and name <= max(labs) and (ROOT / "solutions" / name).is_dir():
+            programs, step = building.build_peer(ROOT, name, cache)
+            if programs is not None:
+                peers[name] = str(programs)
+            else:
+                peer_problems[name] = step.first_errors()
+    flat = bool(labs) and not (impl / labs[0]).exists() and len(resolve_labs(
+        config.getoption("--lab"))) == 1
+    builds = {}
+    for name in labs:
+        if tr:
+            tr.write_line(f"building {name} ({impl if flat else impl / name}) ...")
+        checks = [(p.resolve(), hidden) for d, hidden in test_dirs(name)
+                  for p in sorted(d.glob("check_*.c"))
+                  if wanted is None or p.resolve() in wanted[name]["checks"]]
+        builds[name] = building.build_lab(ROOT, name, impl, flat, sandbox, checks,
+                                          san=wanted is None or wanted[name]["san"])
+        if name in peer_problems:
+            builds[name].reference = building.Step(False, "make", peer_problems[name])
+    building.save(builds, peers, record)
+    config.stash[BUILDS_KEY], config.stash[PEERS_KEY] = building.load(record)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -271,6 +289,19 @@ def pytest_collection_modifyitems(session, config, items):
         raise pytest.UsageError("tests without points (add @pytest.mark.points(N) or "
                                 "`// points: N`):\n  " + "\n  ".join(missing))
     items[:] = ordered
+    lazy = config.stash.get(LAZY_KEY, None)
+    if lazy is not None:
+        wanted: dict = {}
+        for item in items:
+            lab = item.lab if isinstance(item, BuildItem) else lab_of(item.path)
+            need = wanted.setdefault(lab, {"checks": set(), "san": False})
+            if isinstance(item, CheckItem):
+                need["checks"].add(Path(item.path).resolve())
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and callspec.params.get("memcheck") == "sanitizers":
+                need["san"] = True
+        impl, labs, sandbox, record = lazy
+        build_everything(config, impl, labs, sandbox, record, wanted)
 
 
 def pytest_runtest_setup(item):

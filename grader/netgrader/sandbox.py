@@ -137,15 +137,13 @@ def box_mount_script(box: Path) -> str:
     return f"mount -t tmpfs -o size={BOX_MB}m,mode=0755 netlab-box {str(box)!r}"
 
 
-def _build_jail(private: Path) -> tuple[str, str]:
+def _build_jail(private: Path, cache: Path | None) -> tuple[str, str]:
+    from .build import cached_compile
     binary = private / "jail"
-    argv = ["cc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-o", str(binary), str(SOURCE)]
-    if shutil.which("cc") is None:
-        return "", "no C compiler to build the jail"
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                          timeout=timing.scaled(60))
-    if proc.returncode != 0:
-        return "", "the jail did not compile: " + proc.stderr.decode(errors="replace")[-300:]
+    step = cached_compile(cache, SOURCE, binary, ["cc", "-std=gnu11", "-O2", "-Wall", "-Wextra",
+                                                  "-o", "OUTPUT", str(SOURCE)], timeout=60)
+    if not step.ok:
+        return "", "the jail did not compile: " + step.output[-300:]
     os.chmod(binary, 0o755)
     return str(binary), ""
 
@@ -205,11 +203,11 @@ def _memory_cgroup(name: str) -> str:
     return ""
 
 
-def setup(run_dir: Path, hide: list[Path]) -> Sandbox:
+def setup(run_dir: Path, hide: list[Path], cache: Path | None = None) -> Sandbox:
     """Build the jail for this run and find out how strong it can be here."""
     run_dir = Path(run_dir)
     sandbox = Sandbox(str(run_dir))
-    jail, why = _build_jail(sandbox.private)
+    jail, why = _build_jail(sandbox.private, cache)
     if not jail:
         sandbox.reason = why
         sandbox.save()
