@@ -162,11 +162,27 @@ class CheckItem(pytest.Item):
                            verdicts.get("__runner__", "the runner reported nothing for this test"),
                            "The runner crashed or was killed before this test ran.")
         if verdict["result"] != "success":
-            raise Mismatch(f"Check unit test {self.name} ({self.path.name}:{self.lineno})",
+            from .milestones import check_file_descriptions
+            words = check_file_descriptions(self.path.read_text(errors="replace")).get(self.name)
+            where = verdict["where"]
+            if "solutions" in Path(self.path).parts:  # hidden tests: no source to read
+                raise Mismatch(f"hidden Check unit test {self.name}",
+                               "every assertion in the test holds", verdict["message"],
+                               (f"What it checks: {words}. " if words else "") +
+                               "A hidden test: its source is not given to you; the message "
+                               "above names the call, its input and what came back.")
+            runner = f"build/{self.path.stem}"
+            raise Mismatch(f"Check unit test {self.name} (tests/{self.path.name}:{self.lineno})",
                            "every assertion in the test holds",
-                           f"{verdict['where']}: {verdict['message']}",
+                           f"{Path(where.split(':')[0]).name}:{where.split(':', 1)[-1]}: "
+                           f"{verdict['message']}" if where else verdict["message"],
                            "Read the test in the file named above: it shows the exact call "
-                           "and the value it expects.")
+                           "and the value it expects.",
+                           detail="by hand, in the lab directory (all of this file's tests; "
+                                  "CK_FORK=no keeps them in one process for gdb and valgrind):\n"
+                                  f"  make check-runner CHECK_SRC=tests/{self.path.name} "
+                                  f"CHECK_OUT={runner} && CK_FORK=no ./{runner}\n"
+                                  f"  gdb --args ./{runner}    valgrind ./{runner}")
 
     def reportinfo(self):
         return self.path, self.lineno, f"check: {self.name}"
