@@ -200,10 +200,13 @@ class Journal:
 
 
 def show_argv(argv) -> str:
-    """A command line for the transcript: one line, long arguments shortened."""
+    """A command line for the transcript: one line, long arguments shortened,
+    the submission's programs as the student runs them (./tcpcat)."""
     parts = []
     for a in argv:
         a = str(a).replace("\n", "\\n")
+        if SANDBOX is not None and a.startswith(str(SANDBOX.box) + "/build"):
+            a = "./" + Path(a).name + (" (sanitizer build)" if "/build-san/" in a else "")
         parts.append(a if len(a) <= 60 else a[:57] + "...")
     return " ".join(parts)
 
