@@ -6,7 +6,10 @@
  * Usage: make fuzz (in the lab), or build-fuzz/fuzz_url [libFuzzer options] [corpus...]
  *
  * Input: URL [NUL LOCATION]. The URL is parsed; a LOCATION is resolved
- * against it (or against http://example.test/ when the URL is refused).
+ * against it (or against http://example.test/ when the URL is refused). A
+ * "\xff\xff" K stands for a run of about URL_HOST_MAX (K even) or
+ * URL_PATH_MAX (K odd) bytes (fuzz_widen in fuzz.h), so that both limits
+ * get tried.
  * Besides the sanitizers, every URL accepted must obey url.h's rules and
  * survive a round trip: "http://" + its Host header + its path must parse
  * again to the same host, port and path.
@@ -72,9 +75,12 @@ static void check_round_trip(const struct url *u)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = fuzz_strndup(data, size);
+    static const size_t near_limits[] = {URL_HOST_MAX, URL_PATH_MAX};
+    uint8_t *wide = fuzz_widen(data, size, near_limits, 2, &size);
+    char *text = fuzz_strndup(wide, size);
     size_t used = strlen(text) + 1;
-    char *location = used < size ? fuzz_strndup(data + used, size - used) : NULL;
+    char *location = used < size ? fuzz_strndup(wide + used, size - used) : NULL;
+    free(wide);
 
     struct url u, base;
     int rc = url_parse(text, &u);

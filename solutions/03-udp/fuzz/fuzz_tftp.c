@@ -4,7 +4,9 @@
  *
  * Usage: make fuzz (in the lab), or build-fuzz/fuzz_tftp [libFuzzer options] [corpus...]
  *
- * Input: one datagram. When tftp_decode accepts it, the packet goes back
+ * Input: one datagram; a "\xff\xff" K in it stands for a run of about
+ * TFTP_MAX_PACKET bytes (fuzz_widen in fuzz.h), so that the largest DATA
+ * gets tried. When tftp_decode accepts it, the packet goes back
  * through the encoder of its opcode, which must give the very same bytes
  * (TFTP has one spelling per packet), refuse a buffer one byte too small
  * without writing past it, and decode again to the same packet.
@@ -97,7 +99,8 @@ static void check_packet(const struct tftp_packet *p, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *in = fuzz_memdup(data, size);
+    static const size_t near_limit[] = {TFTP_MAX_PACKET - 16};
+    uint8_t *in = fuzz_widen(data, size, near_limit, 1, &size);
     struct tftp_packet p;
     const char *why = NULL;
     if (tftp_decode(in, size, &p, &why) == -1) {

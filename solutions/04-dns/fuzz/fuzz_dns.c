@@ -11,11 +11,14 @@
  *     with its names in full (no pointers; the text escapes undone), and
  *     must read back to the same text;
  *   - a question whose name needs no escape is encoded by dns_encode_query,
- *     which must write the very same question, and the input, if it is a
- *     response to that query, must match it (dns_match_reply).
+ *     which must write the very same question (in a block of its exact
+ *     size; one byte less is ENOSPC), and the input, if it is a response
+ *     to that query, must match it (dns_match_reply);
+ *   - a name's text fits in exactly its length plus one byte, not one less.
  *
  * See also dns.h, fuzz_hostport.c, common/fuzz.h.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -105,18 +108,40 @@ static void check_question(const uint8_t *msg, size_t len, const struct dns_head
         free(exact);
         return;
     }
-    uint8_t query[DNS_HEADER_LEN + DNS_NAME_MAX + 4];
-    ssize_t qlen = dns_encode_query(query, sizeof query, h->id, q->name, q->qtype);
+    uint8_t *query = fuzz_malloc(n);
+    ssize_t qlen = dns_encode_query(query, n, h->id, q->name, q->qtype);
     FUZZ_CHECK(qlen == (ssize_t)n, "dns_encode_query(\"%s\") gave %zd bytes, not %zu", q->name,
                qlen, n);
+    uint8_t *short_by_one = fuzz_malloc(n - 1);
+    errno = 0;
+    FUZZ_CHECK(dns_encode_query(short_by_one, n - 1, h->id, q->name, q->qtype) == -1 &&
+                   errno == ENOSPC,
+               "dns_encode_query(\"%s\") in %zu bytes: %s", q->name, n - 1, strerror(errno));
+    free(short_by_one);
     FUZZ_CHECK(memcmp(query + DNS_HEADER_LEN, exact + DNS_HEADER_LEN, n - DNS_HEADER_LEN) == 0,
                "dns_encode_query(\"%s\") wrote another question", q->name);
     free(exact);
     /* The input answers this query when it is a response, opcode QUERY,
-     * with this one question. */
+     * with this one question; whatever it is, the answer is 0 or 1. */
+    int match = dns_match_reply(query, (size_t)qlen, msg, len, &why);
+    FUZZ_CHECK(match == 0 || match == 1, "dns_match_reply returned %d", match);
     if ((h->flags & DNS_FLAG_QR) && DNS_OPCODE(h->flags) == 0 && h->qdcount == 1)
-        FUZZ_CHECK(dns_match_reply(query, (size_t)qlen, msg, len, &why) == 1,
-                   "reply to \"%s\" not matched: %s", q->name, why);
+        FUZZ_CHECK(match == 1, "reply to \"%s\" not matched: %s", q->name, why);
+    free(query);
+}
+
+/* The name at offset, whose text is name, needs exactly its length + 1. */
+static void check_name_fits(const uint8_t *msg, size_t len, size_t offset, const char *name)
+{
+    size_t n = strlen(name), at = offset;
+    char *exact = fuzz_malloc(n + 1);
+    const char *why = NULL;
+    FUZZ_CHECK(dns_read_name(msg, len, &at, exact, n + 1, &why) == 0 && strcmp(exact, name) == 0,
+               "\"%s\" in %zu bytes: %s", name, n + 1, why);
+    at = offset;
+    FUZZ_CHECK(dns_read_name(msg, len, &at, exact, n, &why) == -1 && at == offset,
+               "\"%s\" in %zu bytes", name, n);
+    free(exact);
 }
 
 /* The record again, alone, names written in full: the same text. */
@@ -189,6 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             goto out;
         }
         FUZZ_CHECK(at > before && at <= size, "offset %zu after %zu in %zu", at, before, size);
+        check_name_fits(msg, size, before, q.name);
         check_question(msg, size, &h, &q);
     }
     unsigned rrs = (unsigned)h.ancount + h.nscount + h.arcount;
