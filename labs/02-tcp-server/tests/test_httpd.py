@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import threading
+import time
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_httpd_usage(run, lab, tmp_path, start_server, journal):
     expect_bytes(fetch(server, "/a.txt", journal).body, files["a.txt"], "the body of /a.txt")
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 @pytest.mark.milestone("files")
 def test_httpd_serves_a_file(lab, tmp_path, start_server, journal):
     """GET of a file: status line, every required header, the exact body, then close."""
@@ -123,6 +124,34 @@ def test_httpd_serves_a_file(lab, tmp_path, start_server, journal):
 
 @pytest.mark.points(1)
 @pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
+def test_httpd_date_is_gmt_whatever_the_time_zone(lab, tmp_path, start_server, journal):
+    """With TZ set to another zone (UTC+05:30), the Date header still gives the time in GMT."""
+    www, files = make_docroot(tmp_path)
+    server = start(start_server, lab, www, env={"TZ": "<+0530>-5:30"})
+    journal.step("the server runs with TZ=<+0530>-5:30 (five and a half hours east of GMT)")
+    before = time.time()
+    r = fetch(server, "/a.txt", journal)
+    after = time.time()
+    expect_bytes(r.body, files["a.txt"], "control: the body of GET /a.txt")
+    try:
+        date = email.utils.parsedate_to_datetime(r.headers["date"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        date = None
+    # The true time lies between before and after: whatever the machine's
+    # load, a GMT Date is within a second of that interval, a local one
+    # hours away from it.
+    if date is None or not before - 1 <= date <= after + 1:
+        got = r.headers.get("date")
+        raise Mismatch("the Date header with TZ set to UTC+05:30", "the current time in GMT, "
+                       f"{email.utils.formatdate(before, usegmt=True)!r} or so", repr(got),
+                       "Convert with gmtime_r, never localtime: the server's time zone must "
+                       "not change what it says is GMT.")
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("files")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_http11_request(lab, tmp_path, start_server, journal):
     """An HTTP/1.1 request is answered as HTTP/1.0, Connection: close, and closed."""
     www, files = make_docroot(tmp_path)
@@ -279,7 +308,7 @@ def test_httpd_error_statuses(lab, tmp_path, start_server, journal):
                           f"the answer to {what}")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("concurrency")
 @pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_request_one_byte_at_a_time(lab, tmp_path, start_server, journal):
@@ -323,7 +352,7 @@ def concurrent_gets(port, path, count, journal):
     return answers
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 @pytest.mark.milestone("concurrency")
 @pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_concurrent_clients(lab, tmp_path, start_server, journal):
@@ -350,7 +379,7 @@ def still_open_and_silent(sock) -> bool:
         sock.setblocking(True)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("concurrency")
 @pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_idle_client(lab, tmp_path, start_server, journal):
@@ -380,8 +409,77 @@ def test_httpd_idle_client(lab, tmp_path, start_server, journal):
         expect_error_page(parse_response(raw), 408, "the answer to an idle client")
 
 
+@pytest.mark.points(1)
+@pytest.mark.milestone("concurrency")
+@pytest.mark.needs("test_httpd_idle_client")
+def test_httpd_idle_deadline_is_per_request(lab, tmp_path, start_server, journal):
+    """-t is one deadline for the whole head: a client that trickles a byte at a time is still cut."""
+    www, files = make_docroot(tmp_path)
+    server = start(start_server, lab, www, "-t", "1")
+    expect_bytes(fetch(server, "/a.txt", journal).body, files["a.txt"], "control: GET /a.txt")
+    request = b"GET /a.txt HTTP/1.0\r\nX-Slow: " + b"x" * 200
+    with connect(server.port) as slow:
+        journal.step("a client sends a request one byte at a time, each within 0.3 s of the "
+                     "last, and never ends its head, to a server with -t 1")
+        for sent, byte in enumerate(request, 1):
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:  # the server has cut it
+                break
+            slow.settimeout(0.3)  # the pace of the trickle: an answer ends it sooner
+            try:
+                slow.recv(1, socket.MSG_PEEK)  # an answer (408) or the close
+                break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        else:
+            raise Mismatch("a client trickling its head to a server with -t 1",
+                           "cut (408, or closed) about a second after it connected",
+                           f"still served after {len(request)} bytes over "
+                           f"{len(request) * 0.3:.0f} s",
+                           "IDLE_SECONDS bounds the whole head from accept on: compute one "
+                           "deadline when the connection arrives and poll() with what is left "
+                           "of it, not with IDLE_SECONDS again before every read.")
+        journal.step(f"the server cut the client after {sent} bytes")
+
+
 @pytest.mark.points(2)
 @pytest.mark.milestone("concurrency")
+@pytest.mark.needs("test_httpd_connection_limit")
+def test_httpd_stuck_reader_gives_back_its_slot(lab, tmp_path, start_server, journal):
+    """With -c 1 -t 1, a client that stops reading a large answer is cut, and its slot comes back."""
+    www, files = make_docroot(tmp_path)
+    (www / "big.bin").write_bytes(os.urandom(1 << 20) * 32)
+    server = start(start_server, lab, www, "-c", "1", "-t", "1")
+    expect_bytes(fetch(server, "/a.txt", journal).body, files["a.txt"], "control: GET /a.txt")
+    baseline = server.open_fds()
+    stuck = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with stuck:
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.settimeout(timing.scaled(10))
+        stuck.connect(("127.0.0.1", server.port))
+        stuck.sendall(get("/big.bin"))
+        stuck.recv(1, socket.MSG_PEEK)  # the answer has begun (peeking takes nothing)
+        journal.step("a client asked for a 32 MiB file, saw its answer begin, and reads none of it")
+        if not timing.wait_until(lambda: server.open_fds() <= baseline, 15):
+            raise Mismatch("the connection of a client that stopped reading, with -t 1",
+                           "cut after about a second without progress (its socket closed)",
+                           f"still open after 15 s ({server.open_fds()} descriptors, "
+                           f"{baseline} before)",
+                           "A send() to a client that reads nothing blocks forever: set "
+                           "SO_SNDTIMEO (IDLE_SECONDS) on the socket, and end the connection "
+                           "when send fails with EAGAIN.")
+        journal.step("the server closed the stuck client's connection")
+        r = fetch(server, "/a.txt", journal)
+        expect_status(r, 200, "the answer to the next client, once the stuck one was cut (-c 1)")
+        expect_bytes(r.body, files["a.txt"], "the body for the next client")
+
+
+@pytest.mark.points(2)
+@pytest.mark.milestone("concurrency")
+@pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_connection_limit(lab, tmp_path, start_server, journal):
     """With -c 2, a third client gets 503 at once; when one leaves, the next is served."""
     www, files = make_docroot(tmp_path)
@@ -426,7 +524,7 @@ def abort_mid_body(port, path, journal, keep=100_000):
     journal.step(f"a client read {got} bytes of {path} and reset the connection")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_client_closes_mid_body(lab, tmp_path, start_server, journal):
@@ -465,7 +563,32 @@ def test_httpd_restart_on_same_port(lab, tmp_path, start_server, journal):
                  "restart", "Set SO_REUSEADDR before bind.")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
+@pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_httpd_connection_limit")
+def test_httpd_rejections_leak_nothing(lab, tmp_path, start_server, journal):
+    """With -c 1 and one client served, 50 more get 503 and leave no descriptor behind."""
+    www, files = make_docroot(tmp_path)
+    server = start(start_server, lab, www, "-c", "1", "-t", "30")
+    expect_bytes(fetch(server, "/a.txt", journal).body, files["a.txt"], "control: GET /a.txt")
+    with connect(server.port) as holder:
+        holder.sendall(b"GET /a.txt HTTP/1.0\r\n")  # incomplete: it keeps the only slot
+        journal.step("one client holds the only slot with half a request")
+        with connect(server.port) as second:
+            r = parse_response(read_to_eof(second), "the answer to a second client")
+        expect_error_page(r, 503, "the answer to a second client with -c 1")
+        baseline = server.open_fds()
+        for _ in range(50):
+            with connect(server.port) as extra:
+                read_to_eof(extra)
+        journal.step("50 more clients connected and read their 503")
+        wait_fds(server, baseline, "descriptors after 50 clients turned away with 503")
+        holder.sendall(b"\r\n")
+        r = parse_response(read_to_eof(holder), "the answer to the client holding the slot")
+        expect_bytes(r.body, files["a.txt"], "the body for the client holding the slot")
+
+
+@pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_descriptors_stable_after_1000_requests(lab, tmp_path, start_server, journal):
@@ -647,9 +770,10 @@ ROBUST_HINT = ("Under fault injection a read() may return a single byte of the r
 @pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_httpd_serves_a_file")
 def test_httpd_robust_io_serves_files(lab, tmp_path, faults, journal):
-    """Every read of a request returns 1 to 64 bytes: each file still comes whole."""
+    """Every read of a request returns 1 to 64 bytes, every send 1 to 64: each file still comes whole."""
     www, files = make_docroot(tmp_path)
-    server = start(faults(rate=100).start_server, lab, www)
+    server = start(faults(kinds=("short", "eintr", "eagain", "shortwrite"), rate=100).start_server,
+                   lab, www)
     for name in ("index.html", "blob.bin", "data.json"):
         r = fetch(server, f"/{name}", journal)
         expect_status(r, 200, f"the answer to GET /{name} under fault injection")
