@@ -216,7 +216,7 @@ def test_tftpd_negotiates_options(lab, tmp_path, start_server, tftp_client):
     expect_file(root / "new.bin", b"hello", "the 5-byte upload")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("robustness")
 @pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_errors(lab, tmp_path, start_server, tftp_client):
@@ -250,6 +250,76 @@ def test_tftpd_errors(lab, tmp_path, start_server, tftp_client):
                            repr(packet.message))
     expect_bytes(client.download(server.port, "f10.bin"), files["f10.bin"],
                  "f10.bin after the refusals")
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("robustness")
+@pytest.mark.needs("test_tftpd_errors")
+def test_tftpd_request_rules(lab, tmp_path, start_server, tftp_client):
+    """The mode in any case (OcTeT) is octet; a `..` component is refused even when the path
+    stays inside the root; an ERROR sent to the request port gets no answer."""
+    root, files = make_root(tmp_path, sizes=(10,))
+    server = start(start_server, lab, root)
+    client = tftp_client()
+    client.send(tftp.rrq("f10.bin", "OcTeT"), server.port)
+    packet, tid = client.expect(tftp.DATA, "the answer to RRQ 'f10.bin' in mode 'OcTeT'", block=1,
+                                hint="Modes are compared ignoring case (strcasecmp): octet, "
+                                     "OCTET and OcTeT are one mode.")
+    client.send(tftp.ack(1), tid)
+    expect_bytes(packet.payload, files["f10.bin"], "f10.bin fetched in mode 'OcTeT'")
+    client.send(tftp.rrq("sub/../f10.bin"), server.port)
+    hint = ("Refuse a name with any `..` component (ERROR 2), even one that would stay inside "
+            "the root: look at the name's components before looking the file up.")
+    packet, _ = client.expect(tftp.ERROR, "the answer to RRQ 'sub/../f10.bin'", hint=hint)
+    if packet.code != 2:
+        raise Mismatch("the error code for 'sub/../f10.bin'", "2 (access violation)",
+                       f"{packet.code} {packet.message!r}", hint)
+    # An ERROR, then a request whose answer is known (ERROR 1): if the ERROR
+    # were answered, that answer would come first.
+    client.send(tftp.error(0, "nothing to see"), server.port)
+    client.send(tftp.rrq("missing.bin"), server.port)
+    hint = ("An ERROR packet is never answered, not even at the request port: two programs "
+            "that answer each other's errors never stop.")
+    packet, _ = client.expect(tftp.ERROR, "the first answer after an ERROR and then an RRQ for "
+                              "missing.bin were sent to the request port", hint=hint)
+    if packet.code != 1:
+        raise Mismatch("the first answer after an ERROR and then an RRQ for missing.bin",
+                       "ERROR 1 (file not found), the answer to the RRQ: the ERROR gets none",
+                       f"ERROR {packet.code} {packet.message!r}", hint)
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("loss")
+@pytest.mark.needs("test_tftpd_serves_the_reference_client")
+def test_tftpd_retransmitted_request_is_one_transfer(lab, tmp_path, start_server, tftp_client):
+    """The same RRQ twice from one port (a client retransmitting its request): one transfer."""
+    root, files = make_root(tmp_path, sizes=(1000,))
+    server = start(start_server, lab, root, timeout_ms=100)
+    client = tftp_client()
+    request = tftp.rrq("f1000.bin")
+    client.send(request, server.port)
+    client.send(request, server.port)
+    packet, tid = client.expect(tftp.DATA, "the answer to RRQ 'f1000.bin'", block=1)
+    # Unanswered, DATA 1 comes again every 100 ms from its transfer's port;
+    # by its third copy a second transfer would long have sent its own.
+    copies = 1
+    while copies < 3:
+        packet, source = client.receive(5)
+        if packet is None:
+            raise Mismatch("DATA 1 again, unacknowledged, with -T 100", "a retransmission",
+                           "nothing within 5 s", RETRANSMIT_HINT)
+        if source != tid:
+            raise Mismatch("the packets after an RRQ sent twice from the same port",
+                           f"one transfer (port {tid})",
+                           f"{tftp.describe(packet.raw)} from a second port, {source}",
+                           "A request identical to one being served, from the same address "
+                           "and port, is that client retransmitting: ignore it.")
+        copies += packet.opcode == tftp.DATA and packet.block == 1
+    client.send(tftp.ack(1), tid)
+    packet, _ = client.expect(tftp.DATA, "DATA 2 after ACK 1", block=2)
+    client.send(tftp.ack(2), tid)
+    expect_bytes(files["f1000.bin"][:512] + packet.payload, files["f1000.bin"],
+                 "f1000.bin from the one transfer")
 
 
 @pytest.mark.points(2)
@@ -485,7 +555,7 @@ def test_tftpd_survives_malformed_packets(lab, tmp_path, start_server, tftp_clie
                  "f600.bin after the malformed datagrams")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("loss")
 @pytest.mark.needs("test_tftpd_serves_the_reference_client")
 def test_tftpd_through_a_lossy_network(run, lab, tmp_path, start_server, impaired):
