@@ -478,6 +478,25 @@ START_TEST(dns_parse_rr_refuses_truncated_records)
     lie[sizeof lie - 5] = 5; /* RDLENGTH 5, 4 bytes left */
     ck_assert_msg(answers(lie, sizeof lie, NULL, NULL, &why) == -1,
                   "the A reply with RDLENGTH 5 and 4 bytes of data: expected a failure");
+    /* dns_parse_rr itself refuses it (dns.h): the RDATA runs past len,
+     * whatever its type, before dns_format_rr ever looks at it. */
+    for (int cut = 0; cut < 2; cut++) {
+        const uint8_t *m = fenced(cut ? lie : reply_a, sizeof lie);
+        size_t at = DNS_HEADER_LEN;
+        struct dns_question q;
+        struct dns_rr rr;
+        why = NULL;
+        ck_assert_msg(dns_read_question(m, sizeof lie, &at, &q, &why) == 0,
+                      "the A reply's question: expected 0 (%s)", why ? why : "");
+        int rc = dns_parse_rr(m, sizeof lie, &at, &rr, &why);
+        if (cut)
+            ck_assert_msg(rc == -1, "dns_parse_rr on an answer whose RDLENGTH (5) runs past the "
+                                    "end of the message (4 bytes left): expected -1, got %d", rc);
+        else
+            ck_assert_msg(rc == 0 && rr.rdlength == 4 && at == sizeof lie,
+                          "dns_parse_rr on the A reply's answer: expected 0, RDLENGTH 4 and the "
+                          "offset at the end, got %d, %u, %zu", rc, (unsigned)rr.rdlength, at);
+    }
 }
 END_TEST
 

@@ -558,7 +558,7 @@ def test_minidig_robust_io(lab, run, dnsmasq_server, faults):
     every read and write cut short, EINTR and EAGAIN wherever the kernel may give them."""
     zone = dnsmasq_server()
     cases = ((faults(kinds=("drop",), rate=20), fqdn("start"), RETRY_HINT),
-             (faults(kinds=("short", "eintr", "eagain", "dup"), rate=100), dns.BIG,
+             (faults(kinds=("short", "shortwrite", "eintr", "eagain", "dup"), rate=100), dns.BIG,
               "A stream gives what it has: loop until the two-byte length, then until the whole "
               "answer is in; write until everything is sent; retry after EINTR, poll after "
               "EAGAIN."))
