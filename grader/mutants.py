@@ -17,7 +17,10 @@ For each lab with a `solutions/NN-name/mutants/` or `variants/` directory:
 
 Each grading is `grade.py --impl TMP --lab NN --out OUT --brief` on a course
 layout (TMP/NN-name/...), with its own output directory; -j gradings run at
-once (default 2), each with one pytest worker. One line per mutant or
+once (default 2), each with one pytest worker. The unchanged reference is
+graded the same way first, as a control: when it does not score full
+marks in that layout, the lab's verdicts would mean nothing, and its
+mutants and variants are reported as errors. One line per mutant or
 variant: its verdict, its score and the tests that failed (for a mutant:
 the tests that killed it).
 
@@ -67,7 +70,7 @@ NOT_COPIED = shutil.ignore_patterns("tests", "mutants", "variants", "NOTES.md", 
 @dataclass
 class Job:
     lab: str            # 01-tcp-client
-    kind: str           # "mutant" or "variant"
+    kind: str           # "mutant", "variant" or "control" (the reference itself)
     name: str
     source: Path        # the .patch file or the variant directory
     what: str = ""      # the mutant's one-line description
@@ -91,6 +94,12 @@ class Job:
         if self.kind == "mutant":
             return "killed" if self.ok else "SURVIVED"
         return "ok" if self.ok else "LOST POINTS"
+
+    def discredit(self, control: "Job") -> None:
+        """The control of this job's lab failed: no verdict can be trusted."""
+        why = control.error.splitlines()[0] if control.error else ", ".join(control.failed)
+        self.error = (f"no verdict: the unchanged reference scored {number(control.score)}/"
+                      f"{number(control.max_score)} in this layout ({why})")
 
 
 def parse_args(argv):
@@ -130,12 +139,12 @@ def description(patch: Path) -> str:
 
 
 def jobs_of(lab: str, only: list[str]) -> list[Job]:
-    jobs = []
+    jobs = [Job(lab, "control", "reference", SOLUTIONS / lab)]
     for patch in sorted((SOLUTIONS / lab / "mutants").glob("*.patch")):
         jobs.append(Job(lab, "mutant", patch.stem, patch, description(patch)))
     for variant in sorted(p for p in (SOLUTIONS / lab / "variants").glob("*") if p.is_dir()):
         jobs.append(Job(lab, "variant", variant.name, variant))
-    return [j for j in jobs if not only or j.name in only]
+    return [j for j in jobs if j.kind == "control" or not only or j.name in only]
 
 
 def prepare(job: Job, scratch: Path) -> Path:
@@ -143,6 +152,8 @@ def prepare(job: Job, scratch: Path) -> Path:
     impl = scratch / f"{job.lab[:2]}-{job.kind}-{job.name}"
     labdir = impl / job.lab
     shutil.copytree(SOLUTIONS / job.lab, labdir, ignore=NOT_COPIED)
+    if job.kind == "control":
+        return impl
     if job.kind == "variant":
         shutil.copytree(job.source, labdir, dirs_exist_ok=True)
         return impl
@@ -250,16 +261,22 @@ def line(job: Job) -> str:
     return head + (f"  failed: {', '.join(job.failed)}" if job.failed else "")
 
 
+def stop_on_term(signum, frame):
+    """SIGTERM ends the run like ^C: the gradings under way are killed."""
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     labs = labs_wanted(args.lab)
     jobs = [j for lab in labs for j in jobs_of(lab, args.only)]
-    if not jobs:
+    if all(j.kind == "control" for j in jobs):
         print("mutants.py: no mutants or variants to grade", file=sys.stderr)
         return 2
     out = Path(args.out).resolve() if args.out else ROOT / "grade-out" / "mutants"
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="netlab-mutants-"))
+    signal.signal(signal.SIGTERM, stop_on_term)
     counts = {lab: (sum(j.kind == "mutant" for j in jobs if j.lab == lab),
                     sum(j.kind == "variant" for j in jobs if j.lab == lab)) for lab in labs}
     print(f"mutants.py: {len(jobs)} gradings ("
@@ -272,13 +289,22 @@ def main(argv=None) -> int:
     timer = threading.Timer(args.deadline, runs.stop_all)
     timer.daemon = True
     timer.start()
+    controls = {j.lab: j for j in jobs if j.kind == "control"}
+    waiting: dict[str, list[Job]] = {lab: [] for lab in controls}
     try:
         futures = [pool.submit(grade, j, scratch, out, runs, args.timeout, args.keep, args.quick)
-                   for j in jobs]
+                   for j in jobs]  # the controls first: they are first in the list
         for future in as_completed(futures):
             job = future.result()
-            done.append(job)
-            print(line(job), flush=True)
+            control = controls[job.lab]
+            if job.kind != "control" and control.score is None and not control.error:
+                waiting[job.lab].append(job)  # its verdict waits for the control's
+                continue
+            for j in [job] + (waiting.pop(job.lab, []) if job.kind == "control" else []):
+                if j.kind != "control" and not control.ok:
+                    j.discredit(control)
+                done.append(j)
+                print(line(j), flush=True)
     except KeyboardInterrupt:
         runs.stop_all()
         raise
@@ -291,6 +317,7 @@ def main(argv=None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     elapsed = time.monotonic() - start
     bad = [j for j in done if not j.ok]
+    bad += [j for lab in waiting for j in waiting[lab]]  # a control that never finished
     mutants = [j for j in done if j.kind == "mutant"]
     variants = [j for j in done if j.kind == "variant"]
     print(f"\nmutants: {sum(j.ok for j in mutants)}/{len(mutants)} killed; "
