@@ -12,8 +12,8 @@
  * that each read returns one piece and every split of the head across
  * reads gets tried. A "\xff\xff" K in it stands for a run of about
  * HEAD_MAX bytes (fuzz_widen in fuzz.h), so that the 64 KiB limit gets
- * tried too. httpget's die() would end the process; here die and
- * its siblings jump back to the target instead, after httpget has released
+ * tried too. httpget's die() would end the process; here die and its
+ * siblings jump back to the target instead, after httpget has released
  * what it held (LeakSanitizer then checks that it released everything).
  *
  * See also httpget.c, fuzz_url.c, common/fuzz.h.
@@ -105,8 +105,7 @@ static void check_head(const struct get *g, const struct head *h)
     FUZZ_CHECK(h->status >= 0 && h->status <= 999, "status %d", h->status);
     FUZZ_CHECK(h->reason != NULL && (h->reason[0] == '\0' || in_head(g, h->len, h->reason)),
                "reason outside the head");
-    FUZZ_CHECK(h->location == NULL || in_head(g, h->len, h->location),
-               "location outside the head");
+    FUZZ_CHECK(h->location == NULL || in_head(g, h->len, h->location), "location outside the head");
     if (h->location != NULL) {
         struct url base, next;
         FUZZ_CHECK(url_parse("http://example.test:8080/a/b", &base) == URL_OK, "base refused");

@@ -40,8 +40,8 @@ static void check_url(const struct url *u)
     FUZZ_CHECK(memchr(u->path, '\0', sizeof u->path) != NULL, "path not terminated");
     FUZZ_CHECK(u->host[0] != '\0', "empty host");
     long port = strtol(u->port, NULL, 10);
-    FUZZ_CHECK(is_digits(u->port) && u->port[0] != '0' && port >= 1 && port <= 65535,
-               "port \"%s\"", u->port);
+    FUZZ_CHECK(is_digits(u->port) && u->port[0] != '0' && port >= 1 && port <= 65535, "port \"%s\"",
+               u->port);
     FUZZ_CHECK(u->path[0] == '/', "path \"%s\"", u->path);
     for (const char *p = u->path; *p != '\0'; p++)
         FUZZ_CHECK((unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != '#',

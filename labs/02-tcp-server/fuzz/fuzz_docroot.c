@@ -126,8 +126,7 @@ static void check_found(const char *path, const char *out)
     FUZZ_CHECK(strncmp(out, root, n) == 0 && out[n] == '/', "\"%s\" gives \"%s\"", path, out);
     char real[PATH_MAX];
     struct stat st;
-    FUZZ_CHECK(realpath(out, real) != NULL && strcmp(real, out) == 0, "\"%s\" not canonical",
-               out);
+    FUZZ_CHECK(realpath(out, real) != NULL && strcmp(real, out) == 0, "\"%s\" not canonical", out);
     FUZZ_CHECK(stat(out, &st) == 0 && S_ISREG(st.st_mode), "\"%s\" not a regular file", out);
 
     size_t len = strlen(out);

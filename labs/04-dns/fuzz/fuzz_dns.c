@@ -51,7 +51,7 @@ static size_t name_to_wire(const char *text, uint8_t *wire)
                 c = (uint8_t)((p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0'));
                 p += 3;
             } else {
-                c = (uint8_t)*++p;
+                c = (uint8_t) * ++p;
             }
         }
         FUZZ_CHECK(n < DNS_NAME_MAX, "\"%s\" longer than a name", text);
@@ -148,8 +148,8 @@ static void check_name_fits(const uint8_t *msg, size_t len, size_t offset, const
 static void check_record(const uint8_t *msg, size_t len, const struct dns_header *h,
                          const struct dns_rr *rr, const char *text)
 {
-    uint8_t *own = fuzz_malloc(DNS_HEADER_LEN + DNS_NAME_MAX + 10 + 2 + DNS_NAME_MAX +
-                               (size_t)rr->rdlength);
+    uint8_t *own =
+        fuzz_malloc(DNS_HEADER_LEN + DNS_NAME_MAX + 10 + 2 + DNS_NAME_MAX + (size_t)rr->rdlength);
     size_t n = put_header(own, h, 0, 1);
     n += name_to_wire(rr->name, own + n);
     n += put16(own + n, rr->type);

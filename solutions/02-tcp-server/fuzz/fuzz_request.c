@@ -67,12 +67,10 @@ static void check_request(char *head, size_t len)
         return;
     FUZZ_CHECK(req.method_name >= head && req.method_name < head + len, "method outside");
     FUZZ_CHECK(req.target >= head && req.target < head + len, "target outside");
-    FUZZ_CHECK(req.minor_version == 0 || req.minor_version == 1, "HTTP/1.%d",
-               req.minor_version);
+    FUZZ_CHECK(req.minor_version == 0 || req.minor_version == 1, "HTTP/1.%d", req.minor_version);
     const char *expected = req.method == HTTP_GET ? "GET" : "HEAD";
     FUZZ_CHECK(req.method == HTTP_GET || req.method == HTTP_HEAD, "method %d", req.method);
-    FUZZ_CHECK(strcmp(req.method_name, expected) == 0, "\"%s\" is %s", req.method_name,
-               expected);
+    FUZZ_CHECK(strcmp(req.method_name, expected) == 0, "\"%s\" is %s", req.method_name, expected);
     check_decode(req.target);
 }
 

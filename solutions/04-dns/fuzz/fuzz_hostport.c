@@ -32,8 +32,10 @@ struct split {
 static void split(struct split *s, const char *text, const char *default_port, size_t host_len,
                   size_t port_len)
 {
-    *s = (struct split){.host = fuzz_malloc(host_len), .port = fuzz_malloc(port_len),
-                        .host_len = host_len, .port_len = port_len};
+    *s = (struct split){.host = fuzz_malloc(host_len),
+                        .port = fuzz_malloc(port_len),
+                        .host_len = host_len,
+                        .port_len = port_len};
     s->rc = hostport_parse(text, default_port, s->host, host_len, s->port, port_len, &s->why);
     FUZZ_CHECK(s->rc == 0 || s->rc == -1, "hostport_parse returned %d", s->rc);
     if (s->rc == -1) {
