@@ -15,6 +15,7 @@ environment failed (a usage error, no test collected, a tool missing).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -96,6 +97,14 @@ def grade(args) -> int:
         return 2
     out = Path(args.out).resolve() if args.out else root / "grade-out" / impl_name
     out.mkdir(parents=True, exist_ok=True)
+    # Two gradings writing one output directory would mix their results.
+    lock = open(out / ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"grade.py: another grading is writing to {out}: give this one its own --out",
+              file=sys.stderr)
+        return 2
     for name in ("results.json", "report.txt", "junit.xml"):
         if (out / name).exists():
             (out / name).unlink()

@@ -172,6 +172,23 @@ class CheckItem(pytest.Item):
                                "A hidden test: its source is not given to you; the message "
                                "above names the call, its input and what came back.")
             runner = f"build/{self.path.stem}"
+            message = verdict["message"]
+            if "signal" in message or "timeout" in message.lower():
+                # Check names the last place it passed (an assertion, or a
+                # helper such as check_fence.h), not where the code crashed.
+                crashed = "signal" in message
+                raise Mismatch(f"Check unit test {self.name} (tests/{self.path.name}:{self.lineno})",
+                               "the test runs to its end",
+                               ("your code crashed inside this test: " if crashed else
+                                "the test did not finish in time: ") + message,
+                               ("The inputs of parser tests end at an inaccessible page: a crash "
+                                "here usually means reading one byte past the end, or a length "
+                                "taken from the input and trusted. " if crashed else
+                                "A loop that never ends on this input? ") +
+                               "Run the runner by hand under gdb to see the line (below).",
+                               detail="by hand, in the lab directory:\n"
+                                      f"  make check-runner CHECK_SRC=tests/{self.path.name} "
+                                      f"CHECK_OUT={runner} && CK_FORK=no gdb -ex run ./{runner}")
             raise Mismatch(f"Check unit test {self.name} (tests/{self.path.name}:{self.lineno})",
                            "every assertion in the test holds",
                            f"{Path(where.split(':')[0]).name}:{where.split(':', 1)[-1]}: "
