@@ -179,7 +179,8 @@ def stage(root: Path, lab: str, source_dir: Path, dest: Path,
 
 def _jailed_make(sandbox: Sandbox, directory: Path, targets: list[str],
                  deadline: timing.Deadline) -> Step:
-    argv = ["make", "--no-print-directory", "-C", str(directory), *targets]
+    argv = ["make", "--no-print-directory", f"-j{os.cpu_count() or 2}", "-C", str(directory),
+            *targets]
     shown = "make " + " ".join(targets) if targets else "make"
     if shutil.which("make") is None:
         return Step(False, shown, "make is not installed: run `make setup`")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 import re
 import shutil
 import tomllib
@@ -157,15 +158,19 @@ def build_everything(config, impl: Path, labs: list[str], sandbox, record: Path,
                 peer_problems[name] = step.first_errors()
     flat = bool(labs) and not (impl / labs[0]).exists() and len(resolve_labs(
         config.getoption("--lab"))) == 1
-    builds = {}
-    for name in labs:
-        if tr:
-            tr.write_line(f"building {name} ({impl if flat else impl / name}) ...")
+    def build(name):
         checks = [(p.resolve(), hidden) for d, hidden in test_dirs(name)
                   for p in sorted(d.glob("check_*.c"))
                   if wanted is None or p.resolve() in wanted[name]["checks"]]
-        builds[name] = building.build_lab(ROOT, name, impl, flat, sandbox, checks,
-                                          san=wanted is None or wanted[name]["san"])
+        return building.build_lab(ROOT, name, impl, flat, sandbox, checks,
+                                  san=wanted is None or wanted[name]["san"])
+
+    if tr:
+        tr.write_line(f"building {', '.join(labs)} ({impl}) ...")
+    # Two labs at a time: each build is mostly one compiler waiting for the disk.
+    with ThreadPoolExecutor(2) as pool:
+        builds = dict(zip(labs, pool.map(build, labs)))
+    for name in labs:
         if name in peer_problems:
             builds[name].reference = building.Step(False, "make", peer_problems[name])
     building.save(builds, peers, record)
