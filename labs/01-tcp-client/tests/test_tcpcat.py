@@ -205,6 +205,7 @@ def closes_early(conn):
 @pytest.mark.needs("test_tcpcat_large_streams")
 def test_tcpcat_server_closes_while_sending(run, lab, scripted_server):
     """A server that closes while tcpcat is still sending: exit 1 with a message, not SIGPIPE."""
+    transfer(run, lab, scripted_server, os.urandom(1 << 20))  # control: a whole exchange works
     service = scripted_server(closes_early, timeout=8)
     result = run([lab.program("tcpcat"), "127.0.0.1", str(service.port)],
                  stdin=os.urandom(16 << 20), timeout=20)
