@@ -37,6 +37,10 @@ def parse_args(argv):
     p.add_argument("--impl", default="labs", metavar="labs|solutions|DIR",
                    help="what to grade: the skeletons (labs, the default), the reference "
                    "solutions, or a submission directory")
+    p.add_argument("--class", dest="class_dir", default=None, metavar="DIR",
+                   help="grade a whole class: DIR holds one submission directory per student; "
+                   "-j N gradings at once, into --out OUT/STUDENT, with OUT/grades.csv and "
+                   "OUT/index.html (see grader/classgrade.py)")
     p.add_argument("--lab", action="append", default=[], metavar="NN",
                    help="grade this lab only (01 or 01-tcp-client); repeat for more; "
                    "default: every lab. A flat submission needs exactly one")
@@ -83,6 +87,9 @@ def has_xdist() -> bool:
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        if args.class_dir:
+            import classgrade
+            return classgrade.main(args)
         return grade(args)
     except KeyboardInterrupt:
         return 2
