@@ -16,6 +16,9 @@ then where its time went:
 - every graded item's duration from junit.xml (set-up, test and tear-down,
   so the peers a test starts count in its item): the ten slowest, the sum
   per lab, the Valgrind items;
+- per lab, a grading of its usage tests alone, with an empty cache of
+  reference peers and again with it filled: the lab's fixed cost (its
+  builds, start-up, workers) and the peers' builds;
 - fixed costs measured apart: the interpreter with pytest, a private
   network namespace, and the start of each real peer (nginx, Python's
   http.server, atftpd, dnsmasq), median of 3 starts each.
@@ -40,22 +43,37 @@ ROOT = GRADER.parent
 JOBS = 2  # grade.py's default -j
 
 
-def timed_grading(out: str, env=None) -> tuple[float, list[tuple[float, str]], str]:
-    """One grading of every reference; (seconds, [(t, line)], the TOTAL line)."""
+def timed_grading(out: str, env=None, extra=()) -> tuple[float, list[tuple[float, str]], str]:
+    """One grading of the references; (seconds, [(t, line)], the TOTAL line).
+    Output is read as it comes, not by lines, so that the first progress
+    dot of the tests is timed too (as the line "<first test>")."""
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, str(GRADER / "grade.py"), "--impl", "solutions",
-                             "--brief", "--out", out], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+                             "--brief", "--out", out, *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
     # The deadline: a hung grading is killed, whether it prints or not.
     watchdog = threading.Timer(1800, lambda: os.killpg(proc.pid, signal.SIGKILL))
     watchdog.start()
-    lines = []
+    lines, pending, nodes, first = [], b"", False, False
     try:
-        for line in proc.stdout:
-            lines.append((time.monotonic() - start, line.rstrip("\n")))
+        while True:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            now = time.monotonic() - start
+            pending += chunk
+            *done, pending = pending.split(b"\n")
+            for raw in done:
+                line = raw.decode(errors="replace")
+                nodes = nodes or "bringing up nodes" in line
+                lines.append((now, line))
+            if nodes and not first and re.search(rb"^[.sFExX]", pending):
+                first = True
+                lines.append((now, "<first test>"))
         proc.wait()
     finally:
         watchdog.cancel()
+        proc.stdout.close()
     seconds = time.monotonic() - start
     total = next((l for _, l in lines if l.startswith("TOTAL")), "?")
     return seconds, lines, total
@@ -70,14 +88,14 @@ def phases(lines: list[tuple[float, str]], seconds: float) -> list[tuple[str, fl
             marks.append((t, f"build {m.group(1)} (its files, Check runners)"))
         elif "bringing up nodes" in line and not any("workers" in n for _, n in marks):
             marks.append((t, f"{JOBS} pytest workers start and collect"))
-        elif re.fullmatch(r"[.sFExX]+(\s+\[\s*\d+%\])?", line.strip()) and \
-                not any(n == "the tests" for _, n in marks):
+        elif line == "<first test>":
             marks.append((t, "the tests"))
         elif line.startswith("-" * 10) and "junit" in line:
             marks.append((t, "the report"))
     if not marks:
         return [("everything (no landmark in the grader's output)", seconds)]
-    spans = [("start-up: interpreter, pytest, sandbox, reference peers (cached)", marks[0][0])]
+    spans = [("start-up: interpreter, pytest, sandbox, reference peers, every lab's build",
+              marks[0][0])]
     for (t, name), (t_next, _n) in zip(marks, marks[1:] + [(seconds, "")]):
         spans.append((name, t_next - t))
     return spans
@@ -151,20 +169,25 @@ def fixed_costs() -> list[tuple[str, float | str]]:
     return costs
 
 
-def lab_fixed_costs() -> list[tuple[str, float, str]]:
-    """Per lab: a grading that selects no test (start-up, sandbox, reference
-    peers, the lab's build and its build item), and make -B of the reference
-    alone in a copy (the compiler's share of it)."""
+def lab_fixed_costs() -> list[tuple[str, float, float, str]]:
+    """Per lab: (lab, cold s, warm s, items s, make -B): a grading of its
+    usage tests alone, first with an empty cache of reference peers, then
+    again; and make -B of the reference alone in a copy."""
     labs = sorted(p.name for p in (ROOT / "labs").iterdir() if re.match(r"\d\d-", p.name))
     result = []
     with tempfile.TemporaryDirectory() as tmp:
         for lab in labs:
-            start = time.monotonic()
-            proc = subprocess.run([sys.executable, str(GRADER / "grade.py"), "--impl", "solutions",
-                                   "--lab", lab, "-k", "no_test_has_this_name", "--brief",
-                                   "--out", f"{tmp}/{lab}"], capture_output=True, text=True,
-                                  timeout=600)
-            empty = time.monotonic() - start
+            walls, busy, codes = [], 0.0, []
+            cache = Path(tmp) / f"cache-{lab}"  # empty: the first run builds every peer
+            for run in ("cold", "warm"):
+                out = Path(tmp) / f"{lab}-{run}"
+                seconds, _lines, _total = timed_grading(
+                    str(out), {**os.environ, "XDG_CACHE_HOME": str(cache)},
+                    ["--lab", lab, "-k", "usage"])
+                walls.append(seconds)
+                junit = out / "junit.xml"
+                busy = sum(g[2] for g in items(junit)) if junit.exists() else 0.0
+                codes.append(0 if junit.exists() else 1)
             (Path(tmp) / "copy").mkdir(exist_ok=True)
             subprocess.run(["cp", "-r", str(ROOT / "common"), str(ROOT / "solutions" / lab),
                             f"{tmp}/copy/"], check=True, timeout=60)
@@ -174,10 +197,9 @@ def lab_fixed_costs() -> list[tuple[str, float, str]]:
             make = subprocess.run(["make", "-B", "-s", "-C", f"{tmp}/copy/{lab}",
                                    f"NETLAB_COMMON={tmp}/copy/common"], capture_output=True, timeout=600)
             built = time.monotonic() - start
-            # grade.py exits 2 when no test is collected: expected here.
-            note = "" if proc.returncode in (0, 2) and make.returncode == 0 else \
-                f" (grade.py exit {proc.returncode}, make exit {make.returncode})"
-            result.append((lab, empty, f"{built:.1f} s{note}"))
+            note = "" if not any(codes) and make.returncode == 0 else \
+                f" (a grading wrote no junit.xml, or make exited {make.returncode})"
+            result.append((lab, walls[0], walls[1], busy, f"{built:.1f} s{note}"))
     return result
 
 
@@ -212,10 +234,13 @@ def profile() -> int:
               f"Valgrind {sum(g[2] for g in valgrind):5.1f} s in {len(valgrind)}")
     valgrind = [g for g in graded if "valgrind" in g[1]]
     print(f"  {'all':14} Valgrind items: {sum(g[2] for g in valgrind):.1f} s in {len(valgrind)}")
-    print("\nper lab, a grading that selects no test (start-up, sandbox, peers' and the lab's "
-          "build),\nand make -B of the reference alone:")
-    for lab, empty, built in lab_fixed_costs():
-        print(f"  {lab:14} {empty:5.1f} s   make -B: {built}")
+    print("\nper lab, a grading of its usage tests alone, with an empty peer cache (cold: "
+          "every\nreference peer up to this lab is built) and again (warm); fixed = warm minus "
+          "the items\n(start-up, sandbox, the lab's builds: plain, sanitizers, Check runners; "
+          "workers);\nmake -B: the reference's plain build alone:")
+    for lab, cold, warm, busy, built in lab_fixed_costs():
+        print(f"  {lab:14} cold {cold:5.1f} s  warm {warm:5.1f} s  items {busy:4.1f} s  "
+              f"fixed {warm - busy:4.1f} s  peers {cold - warm:4.1f} s  make -B: {built}")
     print("\nfixed costs, measured apart (median of 3):")
     for name, value in fixed_costs():
         print(f"  {value:6.3f} s  {name}" if isinstance(value, float) else f"       {name}: {value}")
