@@ -156,6 +156,8 @@ def build_everything(config, impl: Path, labs: list[str], sandbox, record: Path,
                 peers[name] = str(programs)
             else:
                 peer_problems[name] = step.first_errors()
+        elif labs and name <= max(labs) and (ROOT / "peers" / name).is_dir():
+            peers[name] = str(ROOT / "peers" / name)  # the student release: prebuilt
     flat = bool(labs) and not (impl / labs[0]).exists() and len(resolve_labs(
         config.getoption("--lab"))) == 1
     def build(name):
