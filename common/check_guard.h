@@ -15,34 +15,70 @@
 #ifndef NETLAB_CHECK_GUARD_H
 #define NETLAB_CHECK_GUARD_H
 
-#include <check.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <check.h>
+
+/* The guard calls nothing a submission could replace: a student's object
+ * that defines write(), getenv() or snprintf() would otherwise see the
+ * token go by. So it reads the environment itself and talks to the kernel
+ * directly (x86-64; elsewhere through libc). */
+extern char **environ;
+
+static long check_guard_sys(long number, long a, long b, long c)
+{
+#if defined(__x86_64__)
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(number), "D"(a), "S"(b), "d"(c)
+                     : "rcx", "r11", "memory");
+    return ret;
+#else
+    return syscall(number, a, b, c);
+#endif
+}
 
 static int check_guard_fd = -1;
 static char check_guard_token[80];
+static int check_guard_token_len;
 
-static void check_guard_wipe(const char *name)
+/* The value of NAME=... in environ, wiped (name and value) once read. */
+static int check_guard_take(const char *name, char *out, int size)
 {
-    char *value = getenv(name);
-    if (value != NULL)
-        memset(value, 0, strlen(value));
-    unsetenv(name);
+    int found = -1;
+    for (char **env = environ; env != NULL && *env != NULL; env++) {
+        char *entry = *env;
+        int i = 0;
+        while (name[i] != '\0' && entry[i] == name[i])
+            i++;
+        if (name[i] != '\0' || entry[i] != '=')
+            continue;
+        char *value = entry + i + 1;
+        int n = 0;
+        while (value[n] != '\0' && n < size - 1) {
+            out[n] = value[n];
+            n++;
+        }
+        out[n] = '\0';
+        found = value[n] == '\0' ? n : -1;
+        for (char *c = entry; *c != '\0'; c++)
+            *c = '_'; /* an unused NAME-less entry is left behind, harmless */
+    }
+    return found;
 }
 
 __attribute__((constructor)) static void check_guard_start(void)
 {
-    const char *path = getenv("NETLAB_CHECK_DONE");
-    const char *token = getenv("NETLAB_CHECK_TOKEN");
-    if (path != NULL && token != NULL && strlen(token) < sizeof check_guard_token) {
-        check_guard_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        strcpy(check_guard_token, token);
-    }
-    check_guard_wipe("NETLAB_CHECK_TOKEN");
-    check_guard_wipe("NETLAB_CHECK_DONE");
+    char path[4096];
+    int path_len = check_guard_take("NETLAB_CHECK_DONE", path, (int)sizeof path);
+    check_guard_token_len =
+        check_guard_take("NETLAB_CHECK_TOKEN", check_guard_token, (int)sizeof check_guard_token);
+    if (path_len > 0 && check_guard_token_len > 0)
+        check_guard_fd = (int)check_guard_sys(SYS_openat, AT_FDCWD, (long)path,
+                                              O_WRONLY | O_APPEND | O_CLOEXEC);
 }
 
 static __attribute__((unused)) void check_guard_reached_end(const char *test)
@@ -50,9 +86,15 @@ static __attribute__((unused)) void check_guard_reached_end(const char *test)
     if (check_guard_fd < 0)
         return;
     char line[256];
-    int len = snprintf(line, sizeof line, "%s %s\n", check_guard_token, test);
-    if (len > 0 && (size_t)len < sizeof line && write(check_guard_fd, line, (size_t)len) != len)
-        _exit(70); /* the record is the verdict: never pass without it */
+    int len = 0;
+    for (int i = 0; i < check_guard_token_len; i++)
+        line[len++] = check_guard_token[i];
+    line[len++] = ' ';
+    for (int i = 0; test[i] != '\0' && len < (int)sizeof line - 1; i++)
+        line[len++] = test[i];
+    line[len++] = '\n';
+    if (check_guard_sys(SYS_write, check_guard_fd, (long)line, len) != len)
+        check_guard_sys(SYS_exit_group, 70, 0, 0); /* the record is the verdict */
 }
 
 #undef START_TEST

@@ -378,6 +378,41 @@ __attribute__((constructor)) static void forge(void)
     assert "never reached its end" in report
 
 
+def test_replacing_libc_functions_does_not_reveal_the_unit_test_token(course, tmp_path):
+    """A student's write() sees every write of the runner; the guard that
+    records a finished test must not be one of them."""
+    shout = r"""#define _GNU_SOURCE
+#include "shout.h"
+#include <ctype.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    const char *text = buf;
+    syscall(SYS_write, fd, buf, n);
+    if (n > 33 && text[32] == ' ') {            /* "TOKEN name\n": forge the other test */
+        char line[64];
+        memcpy(line, text, 33);
+        memcpy(line + 33, "shout_uppercases\n", 17);
+        syscall(SYS_write, fd, line, 50);
+    }
+    return (ssize_t)n;
+}
+void shout(char *s, size_t n)
+{
+    if (n == 3)
+        _exit(0);                               /* skip the checks of this test */
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)toupper((unsigned char)s[i]);
+}
+"""
+    rc, results, report = grade(course, submit(tmp_path, shout=shout))
+    got = scores(results)
+    assert got["shout_keeps_digits"] == 1, report
+    assert got["shout_uppercases"] == 0, report
+
+
 def test_a_build_that_never_ends_is_stopped(tmp_path):
     """The whole build of a lab has one deadline, and everything it started
     dies when the deadline passes (the jail's PID namespace goes with it)."""
