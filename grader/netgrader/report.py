@@ -190,6 +190,9 @@ class Report:
             out.append(color(f"  {lab_name}: {lab_got}/{lab_max}", "bold"))
         out.append("")
         out.append(color(f"TOTAL {earned}/{total}", "bold"))
+        from .plugin import ROOT
+        if not any((ROOT / "solutions" / lab / "tests").is_dir() for lab in self.by_lab()):
+            out.append(f"public tests: {earned}/{total}; hidden tests are run when you submit")
         if environment:
             out.append(color("Some items could not run because the grader's environment is "
                              "incomplete (ENV): run `make setup`; they are not your code's fault.",
