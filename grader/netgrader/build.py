@@ -59,6 +59,7 @@ class LabBuild:
     missing: list = field(default_factory=list)   # manifest files the submission lacks
     ignored: list = field(default_factory=list)   # what the submission had besides
     warnings: str = ""               # the compiler's warnings about student files
+    course_error: str = ""           # the course itself is broken (not the student's fault)
     check_runners: dict = field(default_factory=dict)  # source -> {"ok", "binary", "output", "command", "hidden"}
 
 
@@ -233,7 +234,11 @@ def build_lab(root: Path, lab: str, impl: Path, flat: bool, sandbox: Sandbox,
               check_sources: list[tuple[Path, bool]], san: bool = True) -> LabBuild:
     """Stage and build one lab of a submission; check_sources are
     (tests/check_*.c, hidden?) pairs."""
-    files = manifest(root, lab)
+    try:
+        files = manifest(root, lab)
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+        return LabBuild(lab=lab, impl_dir=str(impl), impl=Step(False, "lab.toml", str(exc)),
+                        course_error=f"the course's labs/{lab}/lab.toml is missing or wrong: {exc}")
     source_dir = locate(impl, lab, files, flat)
     box = sandbox.box
     dest = box / "build" / lab

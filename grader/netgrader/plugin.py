@@ -110,7 +110,7 @@ def pytest_configure(config):
     if not is_worker(config):
         out.mkdir(parents=True, exist_ok=True)
         cache = building.cache_dir()
-        sandbox = sandboxing.setup(run_dir, [ROOT, out, impl, cache, Path.home()], cache)
+        sandbox = sandboxing.setup(run_dir, sandboxing.hidden_paths(ROOT, out, impl, cache), cache)
         (sandbox.box / "common").mkdir(exist_ok=True)
         for path in (ROOT / "common").iterdir():
             if path.is_file():
@@ -234,6 +234,8 @@ class BuildItem(pytest.Item):
 
     def runtest(self):
         b = self.config.stash[BUILDS_KEY][self.lab]
+        if b.course_error:
+            raise EnvironmentError_(b.course_error)
         if not b.impl.ok:
             missing = "".join(f"\n  {m}" for m in b.missing)
             raise Mismatch(f"building {self.lab} from your files ({', '.join(b.files) or 'none'})",

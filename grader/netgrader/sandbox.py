@@ -203,6 +203,27 @@ def _memory_cgroup(name: str) -> str:
     return ""
 
 
+# Where people keep files: other students' submissions, course clones,
+# instructors' homes. Student code never needs them.
+PRIVATE_PLACES = ("/home", "/root", "/srv", "/mnt", "/media")
+# What programs need (or what is fresh in the jail anyway): never covered.
+SYSTEM_PLACES = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "opt", "proc",
+                 "sys", "dev", "run", "var", "boot", "tmp"}
+
+
+def hidden_paths(root: Path, out: Path, impl: Path, cache: Path) -> list[Path]:
+    """What the jail covers: the course tree and its parent (other clones,
+    a class's submissions beside it), the output, the submission and its
+    parent, the peer cache, the places people keep files, and whatever
+    NETLAB_HIDE lists (colon-separated)."""
+    paths = [root, out, impl, cache, Path.home(), *map(Path, PRIVATE_PLACES)]
+    for path in (root.parent, impl.parent):
+        if len(path.parts) > 1 and path.parts[1] not in SYSTEM_PLACES:
+            paths.append(path)
+    paths += [Path(p) for p in os.environ.get("NETLAB_HIDE", "").split(":") if p.startswith("/")]
+    return paths
+
+
 def setup(run_dir: Path, hide: list[Path], cache: Path | None = None) -> Sandbox:
     """Build the jail for this run and find out how strong it can be here."""
     run_dir = Path(run_dir)

@@ -476,7 +476,7 @@ int main(void)
 def test_three_gradings_at_once_twenty_times_agree(course, tmp_path):
     subs = {"good": submit(tmp_path, upper=UPPER, shout=SHOUT_OK, name="good"),
             "stub": submit(tmp_path, name="stub"),
-            "half": submit(tmp_path, upper=UPPER, name="half")}
+            "half": submit(tmp_path, shout=SHOUT_OK, name="half")}
     expected = {}
     rounds = int(os.environ.get("NETLAB_INTEGRITY_ROUNDS", "20"))
     with ThreadPoolExecutor(3) as pool:
