@@ -80,6 +80,9 @@ def run_runner(binary: str, workdir: Path) -> dict:
     if procs.jailed([binary]):
         procs.SANDBOX.open_up(workdir)
         argv = procs.SANDBOX.wrap(argv, chdir=str(workdir))
+    from .cgroup import PidsCgroup
+    group = PidsCgroup(128)  # a fork bomb in a unit test stops here, even for root
+    argv = group.prefix() + argv
     out_path = workdir / (Path(binary).name + ".out")
     with open(out_path, "wb") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
@@ -92,6 +95,7 @@ def run_runner(binary: str, workdir: Path) -> dict:
         finally:
             kill_group(proc.pid)
             proc.wait()
+            group.kill_all()
     output = out_path.read_bytes()[-4000:].decode("utf-8", "replace")
     if "__runner__" not in verdicts and proc.returncode not in (0, 1):
         how = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
