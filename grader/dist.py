@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""dist.py - the student release (`make dist`).
+
+Writes OUT/netlab-student/ and OUT/netlab-student.tar.gz: the course
+without solutions/ and without hidden tests; the reference programs that
+public tests run as peers (`lab.reference(...)`), prebuilt and stripped, in
+peers/NN-name/ (never their sources); a Makefile whose `make test` builds
+and grades every lab; a README for students; and a GitHub Classroom
+workflow (.github/workflows/classroom.yml). Templates: grader/release/.
+
+Usage: dist.py [--out dist]
+       dist.py --check [--lab 01 --lab 03]
+           build the release into a temporary directory and check it: no
+           solution source or hidden test in it, the workflow parses, and
+           for each lab there: the skeleton scores 0 (`make grade LAB=NN` at
+           the top) and the reference, copied in as a student's work,
+           scores full public marks (`make test` inside the lab).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import tomllib
+from pathlib import Path
+
+GRADER = Path(__file__).resolve().parent
+ROOT = GRADER.parent
+RELEASE = GRADER / "release"
+sys.path.insert(0, str(GRADER))
+
+NAME = "netlab-student"
+# What of grader/ a student needs: the grader itself, the fault-injection
+# library and the jail (built from source by the grader), the fuzzing and
+# benchmark runners the labs' Makefiles call. Instructor tools stay out.
+GRADER_FILES = re.compile(r"grader/(grade\.py|grading\.ini|fuzz\.py|bench_labs\.py|"
+                          r"netgrader/[^/]+\.py|sandbox/[^/]+\.[ch]|faultinject/[^/]+\.[ch])$")
+TOP_FILES = {".clang-format", ".editorconfig", ".gitignore"}
+REFERENCE = re.compile(r"""lab\.reference\(\s*["']([\w.-]+)["']\s*(?:,\s*lab\s*=\s*["']([\w-]+)["'])?""")
+
+
+def tracked_files(root: Path) -> list[str]:
+    """The course's files: git's list where the tree is a clone, else a walk
+    that leaves out what builds produce."""
+    if (root / ".git").exists():
+        proc = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True)
+        if proc.returncode == 0:
+            return sorted(p for p in proc.stdout.decode().split("\0")
+                          if p and (root / p).is_file() and not (root / p).is_symlink())
+    skip_dirs = {".git", "build", "build-san", "build-fuzz", "grade-out", "dist", "__pycache__",
+                 "node_modules", "html"}
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in skip_dirs]
+        for f in filenames:
+            path = Path(dirpath) / f
+            if path.is_symlink() or f.endswith((".o", ".d", ".pyc")):
+                continue
+            if os.access(path, os.X_OK) and "." not in f and path.parent.parent.name in ("labs", "solutions"):
+                continue  # a program built in a lab directory
+            found.append(str(path.relative_to(root)))
+    return sorted(found)
+
+
+def student_files(root: Path) -> list[str]:
+    picked = []
+    for rel in tracked_files(root):
+        top = rel.split("/", 1)[0]
+        if rel in TOP_FILES or top in ("labs", "common") or GRADER_FILES.match(rel) \
+                or re.fullmatch(r"slides/\d\d-[\w-]+\.md", rel):
+            picked.append(rel)
+    return picked
+
+
+def packages(root: Path = ROOT) -> str:
+    """The PACKAGES list of the course's Makefile (`make packages`)."""
+    proc = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(root), "packages"],
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(f"`make packages` failed: {proc.stderr.strip()}")
+    return " ".join(proc.stdout.split())
+
+
+def peer_programs(root: Path) -> dict[str, set[str]]:
+    """lab -> the reference programs its public tests run."""
+    wanted: dict[str, set[str]] = {}
+    for test in sorted((root / "labs").glob("[0-9][0-9]-*/tests/*.py")):
+        lab = test.parent.parent.name
+        for program, other in REFERENCE.findall(test.read_text(errors="replace")):
+            wanted.setdefault(other or lab, set()).add(program)
+    return wanted
+
+
+def build_peers(root: Path, dest: Path) -> list[str]:
+    """Build the references (the grader's own way, into its cache) and copy
+    the programs public tests need into dest/peers/LAB/, stripped."""
+    from netgrader import build as building
+    lines = []
+    for lab, programs in sorted(peer_programs(root).items()):
+        built, step = building.build_peer(root, lab, building.cache_dir())
+        if built is None:
+            raise RuntimeError(f"the reference of {lab} does not build:\n{step.first_errors()}")
+        target = dest / "peers" / lab
+        target.mkdir(parents=True, exist_ok=True)
+        for program in sorted(programs):
+            shutil.copyfile(built / program, target / program)
+            subprocess.run(["strip", "--strip-all", str(target / program)], check=True)
+            os.chmod(target / program, 0o755)
+            needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]",
+                                subprocess.run(["readelf", "-d", str(target / program)],
+                                               capture_output=True, text=True).stdout)
+            lines.append(f"| `{lab}/{program}` | {', '.join(needed) or 'none (static)'} |")
+    return lines
+
+
+def build_release(root: Path, out: Path, tarball: bool = True) -> Path:
+    dest = out / NAME
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for rel in student_files(root):
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, target)
+    peer_lines = build_peers(root, dest)
+    (dest / "peers").mkdir(exist_ok=True)
+    (dest / "peers" / "README.md").write_text(
+        "# Reference programs the public tests run\n\n"
+        "Built from the course's reference solutions for x86-64 Linux (Debian 12), "
+        "stripped; their sources are not part of the release. The grader takes them "
+        "from here (`peers/NN-name/PROGRAM`); run them yourself to compare.\n\n"
+        "| program | shared libraries |\n|---|---|\n" + "\n".join(peer_lines) + "\n")
+    makefile = (RELEASE / "Makefile").read_text().replace("@PACKAGES@", packages(root))
+    (dest / "Makefile").write_text(makefile)
+    shutil.copyfile(RELEASE / "README.md", dest / "README.md")
+    workflow = dest / ".github" / "workflows"
+    workflow.mkdir(parents=True)
+    shutil.copyfile(RELEASE / ".github" / "workflows" / "classroom.yml", workflow / "classroom.yml")
+    if tarball:
+        archive = out / f"{NAME}.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(dest, arcname=NAME)
+    return dest
+
+
+# --- the check ---------------------------------------------------------------------------------
+
+def leaks(root: Path, dest: Path) -> list[str]:
+    """Solution sources and hidden tests found in the release."""
+    problems = []
+    if (dest / "solutions").exists():
+        problems.append("solutions/ is in the release")
+    secret = {}
+    for path in (root / "solutions").rglob("*"):
+        if not path.is_file() or path.suffix not in (".c", ".h", ".py", ".patch", ".toml", ".md"):
+            continue
+        rel = path.relative_to(root / "solutions")
+        public = root / "labs" / rel
+        data = path.read_bytes()
+        if public.is_file() and public.read_bytes() == data:
+            continue  # a given file: the same in labs/
+        if len(data) >= 200:
+            secret[data] = str(path.relative_to(root))
+    for path in dest.rglob("*"):
+        if path.is_file() and path.read_bytes() in secret:
+            problems.append(f"{path.relative_to(dest)} is {secret[path.read_bytes()]}")
+    for path in (dest / "peers").rglob("*"):
+        if path.is_file() and path.suffix in (".c", ".h", ".o"):
+            problems.append(f"{path.relative_to(dest)}: a source in peers/")
+    return problems
+
+
+def results_of(tree: Path) -> dict:
+    return json.loads((tree / "grade-out" / "labs" / "results.json").read_text())
+
+
+def check(root: Path, labs: list[str]) -> int:
+    import yaml
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="netlab-dist-") as tmp:
+        dest = build_release(root, Path(tmp), tarball=True)
+        print(f"release built in {dest}", flush=True)
+        failures += leaks(root, dest)
+        flow = yaml.safe_load((dest / ".github/workflows/classroom.yml").read_text())
+        steps = flow["jobs"]["grade"]["steps"]
+        if not any("make setup" in str(s.get("run", "")) for s in steps) or \
+                not any("GITHUB_STEP_SUMMARY" in str(s.get("run", "")) for s in steps):
+            failures.append("classroom.yml: no `make setup` step or no job summary")
+        env = {**os.environ, "MAKEFLAGS": ""}
+        env.pop("PYTHONPATH", None)
+        for wanted in labs:
+            lab = next(p.name for p in sorted((dest / "labs").iterdir()) if p.name.startswith(wanted))
+            num = lab[:2]
+            # The skeleton, graded from the top as a student would.
+            proc = subprocess.run(["make", "--no-print-directory", "grade", f"LAB={num}"], cwd=dest,
+                                  env=env, capture_output=True, text=True, timeout=1800)
+            res = results_of(dest)
+            top = res["extra_data"]["max_score"]
+            print(f"{lab}: skeleton {res['score']}/{top} (make grade LAB={num}, exit {proc.returncode})",
+                  flush=True)
+            if proc.returncode != 0 or res["score"] != 0 or top == 0:
+                failures.append(f"{lab}: the skeleton scored {res['score']}/{top} "
+                                f"(exit {proc.returncode})")
+            if any(t["visibility"] != "visible" for t in res["tests"]):
+                failures.append(f"{lab}: hidden tests were collected in the release")
+            if f"public tests: 0/{top}; hidden tests are run when you submit" not in proc.stdout:
+                failures.append(f"{lab}: the report does not state the public total")
+            # The reference's files copied in as the student's work, graded
+            # from inside the lab.
+            files = tomllib.loads((dest / "labs" / lab / "lab.toml").read_text())["files"]
+            for f in files:
+                shutil.copyfile(root / "solutions" / lab / f, dest / "labs" / lab / f)
+            proc = subprocess.run(["make", "--no-print-directory", "test"], cwd=dest / "labs" / lab,
+                                  env=env, capture_output=True, text=True, timeout=1800)
+            out = dest / "grade-out" / lab
+            res = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() \
+                else results_of(dest)
+            failed = [t["name"] for t in res["tests"] if t["status"] != "passed"]
+            print(f"{lab}: reference {res['score']}/{res['extra_data']['max_score']} "
+                  f"(make test in the lab, exit {proc.returncode})", flush=True)
+            if proc.returncode != 0 or failed or res["score"] != top:
+                failures.append(f"{lab}: the reference scored {res['score']}/{top}; failed: "
+                                f"{', '.join(failed[:8])}\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+    for f in failures:
+        print(f"dist check: {f}", file=sys.stderr)
+    print(f"dist check: {'ok' if not failures else f'{len(failures)} problem(s)'}")
+    return 1 if failures else 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=str(ROOT / "dist"))
+    p.add_argument("--check", action="store_true")
+    p.add_argument("--lab", action="append", default=[])
+    args = p.parse_args(argv)
+    if args.check:
+        return check(ROOT, args.lab or ["01", "03"])
+    dest = build_release(ROOT, Path(args.out).resolve())
+    print(f"student release: {dest} and {dest}.tar.gz")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
