@@ -13,7 +13,7 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 # python3-matplotlib for the benchmarks' plots) and every real peer program
 # the tests and benchmarks talk to.
 PACKAGES := build-essential pkg-config check valgrind util-linux \
-            python3 python3-pytest python3-pytest-xdist python3-pytest-timeout \
+            python3 python3-pytest python3-pytest-xdist python3-pytest-timeout python3-yaml \
             python3-markdown python3-matplotlib iproute2 curl nginx-light wrk strace netcat-openbsd \
             atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils \
             clang libclang-rt-14-dev
@@ -42,6 +42,8 @@ help:
 	@echo "                          and correct variants (all keep full marks)"
 	@echo "  make fuzz [LAB=01] [SECONDS=60] [IMPL=solutions|labs]"
 	@echo "                          fuzz every parser, SECONDS each, one per core"
+	@echo "  make dist               the student release: dist/netlab-student/ and its tarball"
+	@echo "  make gradescope [LAB=01] Gradescope autograders: dist/gradescope/"
 	@echo "  make clean              remove everything built"
 	@echo
 	@echo "labs: $(LABS)"
@@ -103,9 +105,20 @@ fuzz:
 	$(PYTHON) grader/fuzz.py --impl $(FUZZ_IMPL) $(if $(LAB),--lab $(LAB)) \
 	    $(if $(SECONDS),--seconds $(SECONDS))
 
+# The course's package list, for the release and the Gradescope image.
+.PHONY: packages dist gradescope
+packages:
+	@echo $(PACKAGES)
+
+dist:
+	$(PYTHON) grader/dist.py --out dist
+
+gradescope:
+	$(PYTHON) grader/gradescope.py --out dist/gradescope $(if $(LAB),--lab $(LAB))
+
 clean:
 	@for lab in $(LABS); do \
 	    $(MAKE) --no-print-directory -C labs/$$lab clean; \
 	    $(MAKE) --no-print-directory -C solutions/$$lab clean; \
 	done
-	rm -rf grade-out slides/html
+	rm -rf grade-out slides/html dist
