@@ -9,7 +9,7 @@ and grades every lab; a README for students; and a GitHub Classroom
 workflow (.github/workflows/classroom.yml). Templates: grader/release/.
 
 Usage: dist.py [--out dist]
-       dist.py --check [--lab 01 --lab 03]
+       dist.py --check [--lab NN ...]   (default: every lab)
            build the release into a temporary directory and check it: no
            solution source or hidden test in it, the workflow parses, and
            for each lab there: the skeleton scores 0 (`make grade LAB=NN` at
@@ -240,7 +240,8 @@ def main(argv=None) -> int:
     p.add_argument("--lab", action="append", default=[])
     args = p.parse_args(argv)
     if args.check:
-        return check(ROOT, args.lab or ["01", "03"])
+        labs = sorted(p.name[:2] for p in (ROOT / "labs").glob("[0-9][0-9]-*") if p.is_dir())
+        return check(ROOT, args.lab or labs)
     dest = build_release(ROOT, Path(args.out).resolve())
     print(f"student release: {dest} and {dest}.tar.gz")
     return 0
