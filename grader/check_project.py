@@ -12,6 +12,9 @@ Usage: check_project.py [STAGE...]   (default: every stage, in this order)
   bench       every lab's benchmark script runs (--quick) beside its real peer
   fuzz        every fuzz target builds, replays its seeds and regressions, and
               fuzzes the reference for 2 s without a crash
+  dist        the student release builds without solutions or hidden tests; in
+              it every skeleton scores 0 and every reference copied in as a
+              student's work scores full public marks
 
 Each stage prints its own output; the last line is a summary of the stages,
 and the exit status is 1 when any stage failed.
@@ -43,6 +46,7 @@ STAGES = {
     "demos": ([PY, "slides/demos/check_demos.py"], lambda rc: rc == 0),
     "bench": ([PY, "grader/bench_labs.py", "--quick"], lambda rc: rc == 0),
     "fuzz": ([PY, "grader/fuzz.py", "--smoke"], lambda rc: rc == 0),
+    "dist": ([PY, "grader/dist.py", "--check"], lambda rc: rc == 0),
 }
 
 
