@@ -87,22 +87,25 @@ def packages(root: Path = ROOT) -> str:
     return " ".join(proc.stdout.split())
 
 
-def peer_programs(root: Path) -> dict[str, set[str]]:
-    """lab -> the reference programs its public tests run."""
+def peer_programs(root: Path, files: list[str]) -> dict[str, set[str]]:
+    """lab -> the reference programs the public tests among files run."""
     wanted: dict[str, set[str]] = {}
-    for test in sorted((root / "labs").glob("[0-9][0-9]-*/tests/*.py")):
+    for rel in files:
+        if not re.fullmatch(r"labs/\d\d-[\w-]+/tests/[^/]+\.py", rel):
+            continue
+        test = root / rel
         lab = test.parent.parent.name
         for program, other in REFERENCE.findall(test.read_text(errors="replace")):
             wanted.setdefault(other or lab, set()).add(program)
     return wanted
 
 
-def build_peers(root: Path, dest: Path) -> list[str]:
+def build_peers(root: Path, dest: Path, files: list[str]) -> list[str]:
     """Build the references (the grader's own way, into its cache) and copy
     the programs public tests need into dest/peers/LAB/, stripped."""
     from netgrader import build as building
     lines = []
-    for lab, programs in sorted(peer_programs(root).items()):
+    for lab, programs in sorted(peer_programs(root, files).items()):
         built, step = building.build_peer(root, lab, building.cache_dir())
         if built is None:
             raise RuntimeError(f"the reference of {lab} does not build:\n{step.first_errors()}")
@@ -124,11 +127,12 @@ def build_release(root: Path, out: Path, tarball: bool = True) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for rel in student_files(root):
+    files = student_files(root)
+    for rel in files:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, target)
-    peer_lines = build_peers(root, dest)
+    peer_lines = build_peers(root, dest, files)
     (dest / "peers").mkdir(exist_ok=True)
     (dest / "peers" / "README.md").write_text(
         "# Reference programs the public tests run\n\n"
@@ -192,6 +196,7 @@ def check(root: Path, labs: list[str]) -> int:
         if not any("make setup" in str(s.get("run", "")) for s in steps) or \
                 not any("GITHUB_STEP_SUMMARY" in str(s.get("run", "")) for s in steps):
             failures.append("classroom.yml: no `make setup` step or no job summary")
+        labs = labs or sorted(p.name[:2] for p in (dest / "labs").glob("[0-9][0-9]-*") if p.is_dir())
         env = {**os.environ, "MAKEFLAGS": ""}
         env.pop("PYTHONPATH", None)
         for wanted in labs:
@@ -240,8 +245,7 @@ def main(argv=None) -> int:
     p.add_argument("--lab", action="append", default=[])
     args = p.parse_args(argv)
     if args.check:
-        labs = sorted(p.name[:2] for p in (ROOT / "labs").glob("[0-9][0-9]-*") if p.is_dir())
-        return check(ROOT, args.lab or labs)
+        return check(ROOT, args.lab)
     dest = build_release(ROOT, Path(args.out).resolve())
     print(f"student release: {dest} and {dest}.tar.gz")
     return 0
