@@ -216,6 +216,8 @@ def check(root: Path, labs: list[str]) -> int:
                 failures.append(f"{lab}: hidden tests were collected in the release")
             if f"public tests: 0/{top}; hidden tests are run when you submit" not in proc.stdout:
                 failures.append(f"{lab}: the report does not state the public total")
+            if f"public tests: X/{top};" not in (dest / "labs" / lab / "README.md").read_text():
+                failures.append(f"{lab}: the handout does not give the public total ({top})")
             # The reference's files copied in as the student's work, graded
             # from inside the lab.
             files = tomllib.loads((dest / "labs" / lab / "lab.toml").read_text())["files"]
