@@ -30,6 +30,9 @@ export default {
     new Marp({
       ...options,
       math: false,
+      // A line break in the source is a space, as in CommonMark (Marp's own
+      // default makes each one a <br>).
+      markdown: { ...options.markdown, breaks: false },
       emoji: { ...options.emoji, shortcode: false, unicode: false },
     }).use(taskLists),
 }
