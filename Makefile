@@ -18,9 +18,18 @@ PACKAGES := build-essential pkg-config check valgrind util-linux \
             atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils \
             clang libclang-rt-14-dev
 
+# The slideshows (make slides, the slides stage of make test): Chromium and
+# the fonts the browser check measures with. Marp CLI comes from npm (slides/
+# package-lock.json) and needs Node.js >= 18 with npm: Debian's, unless an npm
+# is there already (NodeSource's nodejs carries its own, and conflicts with
+# Debian's npm package).
+PACKAGES += chromium fonts-dejavu-core
+NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
+NODE   ?= node
+
 RUNS   ?= 20
 
-.PHONY: help setup build grade test selftest validate notes demos slides soak bench bench-grading mutants fuzz clean
+.PHONY: help setup build grade test selftest validate notes demos slides slides-check soak bench bench-grading mutants fuzz clean
 .DEFAULT_GOAL := help
 
 help:
@@ -32,7 +41,10 @@ help:
 	@echo "  make build              build every lab and every reference solution"
 	@echo "  make grade [LAB=01] [K=test_name] [IMPL=labs|solutions|DIR] [FAULT_SEED=N]"
 	@echo "                          grade labs/ (or IMPL) and print the report"
-	@echo "  make slides             build the lecture notes to slides/html/"
+	@echo "  make slides             build the lecture notes to slides/html/: a reading page"
+	@echo "                          and a slideshow (Marp) per deck"
+	@echo "  make slides-check       build them, then check every slideshow in headless"
+	@echo "                          Chromium (nothing overflows, no errors; screenshots)"
 	@echo "  make demos              run the notes' demos, check the decks quote them right"
 	@echo "  make soak [RUNS=20]     grade the references RUNS times (half under load): 0 differences"
 	@echo "  make bench              every lab's benchmark beside its real peer: bench/results.md"
@@ -50,7 +62,8 @@ help:
 
 setup:
 	$(SUDO) apt-get update
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(PACKAGES)
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(PACKAGES) $(NODE_PACKAGES)
+	cd slides && npm ci --no-audit --no-fund
 
 build:
 	@set -e; for lab in $(LABS); do \
@@ -85,6 +98,9 @@ demos:
 
 slides:
 	$(PYTHON) slides/build.py --out slides/html slides/[0-9]*.md
+
+slides-check: slides
+	$(NODE) slides/check_slides.mjs --self-test slides/html/[0-9]*.slides.html
 
 soak:
 	$(PYTHON) grader/soak.py --runs $(RUNS)
