@@ -9,6 +9,9 @@ Usage: check_project.py [STAGE...]   (default: every stage, in this order)
   skeletons   the student skeletons build and score 0 on every lab
   notes       every C block in the lecture notes compiles
   demos       the notes' demos build, run, and print what the decks quote
+  slides      every deck builds as a reading page and a Marp slideshow, and in
+              headless Chromium no slide overflows, every code block and
+              diagram is shown whole, nothing logs an error (make slides-check)
   bench       every lab's benchmark script runs (--quick) beside its real peer
   fuzz        every fuzz target builds, replays its seeds and regressions, and
               fuzzes the reference for 2 s without a crash
@@ -44,6 +47,7 @@ STAGES = {
     "notes": ([PY, "slides/build.py", "--check-code", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "slides").glob("[0-9][0-9]-*.md"))],
               lambda rc: rc == 0),
     "demos": ([PY, "slides/demos/check_demos.py"], lambda rc: rc == 0),
+    "slides": (["make", "--no-print-directory", "slides-check"], lambda rc: rc == 0),
     "bench": ([PY, "grader/bench_labs.py", "--quick"], lambda rc: rc == 0),
     "fuzz": ([PY, "grader/fuzz.py", "--smoke"], lambda rc: rc == 0),
     "dist": ([PY, "grader/dist.py", "--check"], lambda rc: rc == 0),
