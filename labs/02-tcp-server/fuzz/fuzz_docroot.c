@@ -10,7 +10,8 @@
  * target builds, in a new temporary directory, a document root www/ with
  * files, a directory without index.html, a FIFO, symlinks that stay inside
  * and symlinks that lead out to a sibling outside/ (a file and a
- * directory), and a symlink loop; it is removed at exit. Every answer must
+ * directory, and an index.html), a directory as index.html, and a symlink
+ * loop; it is removed at exit. Every answer must
  * keep docroot.h's promises: a ".." segment or a path without its leading
  * '/' is 403, and a 200 names a regular file, by its canonical path,
  * inside the root, that fits exactly where it was written.
@@ -51,6 +52,10 @@ static const char *const tree[][2] = {
     {"www/sub/abs", "->/"},
     {"www/loop", "->loop"},
     {"www/dangling", "->nowhere"},
+    {"www/trap", ""},
+    {"www/trap/index.html", "->../../outside/secret.txt"},
+    {"www/odd", ""},
+    {"www/odd/index.html", ""},
 };
 #define TREE_LEN (sizeof tree / sizeof tree[0])
 
