@@ -18,6 +18,8 @@ Usage: check_project.py [STAGE...]   (default: every stage, in this order)
   dist        the student release builds without solutions or hidden tests; in
               it every skeleton scores 0 and every reference copied in as a
               student's work scores full public marks
+  mutants     every lab's mutants lose points and its variants keep full
+              marks (grader/mutants.py --quick, two gradings at a time)
 
 Each stage prints its own output; the last line is a summary of the stages,
 and the exit status is 1 when any stage failed.
@@ -51,6 +53,8 @@ STAGES = {
     "bench": ([PY, "grader/bench_labs.py", "--quick"], lambda rc: rc == 0),
     "fuzz": ([PY, "grader/fuzz.py", "--smoke"], lambda rc: rc == 0),
     "dist": ([PY, "grader/dist.py", "--check"], lambda rc: rc == 0),
+    "mutants": ([PY, "grader/mutants.py", "--quick", "-j", "2", "--deadline", "2400"],
+                lambda rc: rc == 0),
 }
 
 
