@@ -16,6 +16,7 @@ PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3 python3-pytest python3-pytest-xdist python3-pytest-timeout python3-yaml \
             python3-markdown python3-matplotlib iproute2 curl nginx-light wrk strace netcat-openbsd \
             atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils \
+            ngircd python3-irc sic \
             clang libclang-rt-14-dev
 
 # The slideshows (make slides, the slides stage of make test): Chromium and

@@ -292,3 +292,27 @@ def dnsmasq_server(tmp_path, journal):
     a free port (.port)."""
     yield from _tracked(lambda ipv6=False: dns_peers.start_dnsmasq(tmp_path, journal, ipv6),
                         RealServer.stop)
+
+
+# --- Lab 05 (select): a scripted IRC client and ngircd, see netgrader/irc.py ---------------------
+
+
+@pytest.fixture
+def irc_client(journal):
+    """irc_client(port, name="client", host="127.0.0.1", rcvbuf=None) -> an
+    irc.IrcClient connected to port: .send(line), .register(nick),
+    .expect(command, *params), .sync(), .read_to_close(); closed at teardown."""
+    from . import irc as irc_peers
+
+    yield from _tracked(lambda port, name="client", host="127.0.0.1", rcvbuf=None:
+                        irc_peers.IrcClient(port, journal, name, host, rcvbuf),
+                        irc_peers.IrcClient.close)
+
+
+@pytest.fixture
+def ngircd_server(tmp_path, journal):
+    """ngircd_server() -> ngircd (a real IRC server, server name irc.test) on
+    127.0.0.1 on a free port (.port), without flood penalties."""
+    from . import irc as irc_peers
+
+    yield from _tracked(lambda: irc_peers.start_ngircd(tmp_path, journal), RealServer.stop)

@@ -1,0 +1,240 @@
+"""Lab 05, hidden tests: resets before accept, descriptors over a thousand
+connections, select's own limit, nicks that come free, real clients
+(Python's irc library and sic) against chatd, and chatc against ngircd.
+"""
+import os
+import resource
+import socket
+import struct
+
+import pytest
+
+from netgrader import timing
+from netgrader.expect import Mismatch, expect_exit
+from netgrader.procs import Limits
+
+LINGER_RST = struct.pack("ii", 1, 0)  # close() sends an RST
+
+
+def start_chatd(start_server, lab, *args, limits=None):
+    return start_server([lab.program("chatd"), "-p", "0", *args],
+                        limits=limits or Limits(cpu_seconds=60))
+
+
+def registered(irc_client, port, nick, channel=None):
+    client = irc_client(port, nick)
+    client.register(nick)
+    if channel:
+        client.send(f"JOIN {channel}")
+        client.expect("366", channel, what=f"{nick} joining {channel}")
+    return client
+
+
+def raise_nofile(want: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+
+
+# ---- M=select ----------------------------------------------------------------------------
+
+@pytest.mark.points(2)
+@pytest.mark.milestone("select")
+@pytest.mark.needs("test_chatd_answers_ping")
+def test_chatd_reset_before_accept(start_server, lab, irc_client):
+    """Connections reset before chatd accepts them (or right after) do not stop it."""
+    server = start_chatd(start_server, lab)
+    for i in range(20):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        if i % 2:
+            s.sendall(b"NICK half\r\nUSER h 0 * :h\r\nPRIVMSG #x :")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
+        s.close()
+    client = registered(irc_client, server.port, "after")
+    client.sync()
+
+
+@pytest.mark.points(2)
+@pytest.mark.milestone("select")
+@pytest.mark.needs("test_chatd_answers_ping")
+def test_chatd_descriptors_stable_after_1000_connections(start_server, lab, irc_client):
+    """After 1,000 connections (closed, reset, half-registered), chatd holds what it held before."""
+    server = start_chatd(start_server, lab)
+    first = irc_client(server.port, "first")
+    first.sync()
+    baseline = server.open_fds()
+    for batch in range(20):
+        socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(50)]
+        for i, s in enumerate(socks):
+            if i % 3 == 0:
+                s.sendall(b"NICK n%d\r\nUSER u 0 * :u\r\n" % (batch * 50 + i))
+            if i % 3 == 1:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
+            s.close()
+    first.sync()
+    if not timing.wait_until(lambda: server.open_fds() <= baseline, 10):
+        raise Mismatch("chatd's descriptors after 1,000 connections came and went",
+                       f"{baseline} (as before)", f"{server.open_fds()}",
+                       "Close the socket of every client that goes: EOF, a reset (ECONNRESET "
+                       "from recv or send), a QUIT.")
+    first.sync()
+
+
+# ---- M=register --------------------------------------------------------------------------
+
+@pytest.mark.points(2)
+@pytest.mark.milestone("register")
+@pytest.mark.needs("test_chatd_nick_errors")
+def test_chatd_nick_comes_free(start_server, lab, irc_client):
+    """433 before registration targets '*'; a nick is free again once its owner quits; a case change of one's own nick is allowed."""
+    server = start_chatd(start_server, lab)
+    alice = registered(irc_client, server.port, "alice")
+    other = irc_client(server.port, "other")
+    other.send("NICK Alice")
+    m = other.expect("433", what="NICK Alice before registering, alice taken")
+    if m.params[:1] != ["*"]:
+        raise Mismatch("433 before registration", ":server 433 * Alice :...", str(m),
+                       "Before a client has a nick, numerics are addressed to '*'.")
+    alice.send("NICK ALICE")
+    alice.expect("NICK", "ALICE", what="alice renames herself ALICE (her own nick, new case)")
+    alice.send("QUIT")
+    alice.read_to_close()
+    other.send("NICK alice")
+    other.send("USER o 0 * :o")
+    other.expect("001", what="the nick alice after its owner quit")
+
+
+# ---- M=channels: real clients --------------------------------------------------------------
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("channels")
+@pytest.mark.needs("test_chatd_privmsg_and_notice")
+def test_chatd_python_irc_library(start_server, lab, irc_client):
+    """Python's irc library (python3-irc) registers, joins and talks to a member."""
+    import irc.client
+
+    server = start_chatd(start_server, lab)
+    bob = registered(irc_client, server.port, "bob", "#lab")
+    reactor = (getattr(irc.client, "Reactor", None) or irc.client.IRC)()  # IRC before 15.0
+    state = {"welcome": False, "joined": False, "reply": None}
+
+    def on_welcome(conn, event):
+        state["welcome"] = True
+        conn.join("#lab")
+
+    def on_join(conn, event):
+        if event.source.nick == "pyclient":
+            state["joined"] = True
+            conn.privmsg("#lab", "from python")
+
+    def on_pubmsg(conn, event):
+        state["reply"] = event.arguments[0]
+
+    reactor.add_global_handler("welcome", on_welcome)
+    reactor.add_global_handler("join", on_join)
+    reactor.add_global_handler("pubmsg", on_pubmsg)
+    conn = reactor.server().connect("127.0.0.1", server.port, "pyclient")
+    try:
+        deadline = timing.Deadline(5)
+        while not state["joined"] and not deadline.expired():
+            reactor.process_once(0.05)
+        if not state["joined"]:
+            raise Mismatch("Python's irc library connecting as pyclient",
+                           "welcome (001), then its own JOIN of #lab", f"{state}",
+                           "Registration ends with 001 addressed to the new nick; a JOIN is "
+                           "echoed to the joiner as `:nick!user@host JOIN #lab`.")
+        bob.expect("PRIVMSG", "#lab", "from python", seconds=5,
+                   what="bob: the irc library's message (it registers, then joins #lab)")
+        bob.send("PRIVMSG #lab :hello python")
+        deadline = timing.Deadline(5)
+        while state["reply"] is None and not deadline.expired():
+            reactor.process_once(0.05)
+    finally:
+        conn.disconnect("done")
+    if state["reply"] != "hello python":
+        raise Mismatch("the irc library's view of bob's message", "pubmsg 'hello python'",
+                       f"{state}", "Relay channel messages as `:nick!user@host PRIVMSG #c :text`.")
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("channels")
+@pytest.mark.needs("test_chatd_privmsg_and_notice")
+def test_chatd_sic_client(start_server, lab, irc_client, run):
+    """sic, a real line-mode client, joins and talks; bob sees it join, talk and leave."""
+    server = start_chatd(start_server, lab)
+    bob = registered(irc_client, server.port, "bob", "#lab")
+    result = run(["sic", "-h", "127.0.0.1", "-p", str(server.port), "-n", "sicnick"],
+                 stdin=b":j #lab\n:m #lab hello from sic\n", timeout=10, label="sic")
+    bob.expect("JOIN", "#lab", what="bob: sic joins #lab")
+    bob.expect("PRIVMSG", "#lab", "hello from sic", what="bob: sic's message")
+    bob.expect("QUIT", what="bob: sic leaves (its input ended)")
+    if result.timed_out:
+        raise Mismatch("sic", "it ends when its input does", "it was still running")
+
+
+# ---- M=queues ----------------------------------------------------------------------------
+
+@pytest.mark.points(3)
+@pytest.mark.milestone("queues")
+@pytest.mark.needs("test_chatd_server_full")
+def test_chatd_select_limit(start_server, lab, irc_client):
+    """With descriptors to spare, connections past FD_SETSIZE are told the server is full; the rest keep working."""
+    raise_nofile(1400)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip("this machine does not let the grader hold 1,200 descriptors")
+    server = start_chatd(start_server, lab, "-m", "5000",
+                         limits=Limits(cpu_seconds=60, open_files=1300))
+    socks = []
+    try:
+        for i in range(1040):
+            s = socket.create_connection(("127.0.0.1", server.port))
+            s.settimeout(timing.scaled(5))
+            socks.append(s)
+        full = 0
+        for i, s in enumerate(socks[-40:]):
+            s.sendall(b"PING :late\r\n")
+        for s in socks[-40:]:
+            data = b""
+            while b"\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            if data.startswith(b"ERROR :Server full"):
+                full += 1
+            elif b"PONG" not in data:
+                raise Mismatch("a connection near select's limit", "PONG or ERROR :Server full",
+                               repr(data[:80]))
+        if full == 0:
+            raise Mismatch("connections 1,001 to 1,040 (descriptors past 1,023)",
+                           "ERROR :Server full for those select cannot watch",
+                           "none refused",
+                           "FD_SET on a descriptor >= FD_SETSIZE writes past the fd_set: "
+                           "refuse such a connection (ERROR :Server full) and close it.")
+        socks[0].sendall(b"PING :first\r\n")
+        data = socks[0].recv(4096)
+        if b"first" not in data:
+            raise Mismatch("the first connection, after the limit was met", "its PONG",
+                           repr(data[:80]))
+    finally:
+        for s in socks:
+            s.close()
+    irc_client(server.port, "after").sync()
+
+
+# ---- M=client ----------------------------------------------------------------------------
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("client")
+@pytest.mark.needs("test_chatc_chats_with_chatd")
+def test_chatc_with_ngircd(run, lab, ngircd_server, irc_client):
+    """chatc against ngircd, a real IRC server: it joins, talks, sends private messages and quits."""
+    server = ngircd_server()
+    bob = registered(irc_client, server.port, "bob", "#lab")
+    result = run([lab.program("chatc"), "-n", "alice", "-j", "#lab", "127.0.0.1",
+                  str(server.port)], stdin=b"hello ngircd\n/msg bob psst\n", timeout=10)
+    expect_exit(result, 0)
+    bob.expect("PRIVMSG", "#lab", "hello ngircd", what="bob: chatc's line to #lab via ngircd")
+    bob.expect("PRIVMSG", "bob", "psst", what="bob: /msg bob psst via ngircd")
+    bob.expect("QUIT", what="bob: chatc quits at the end of its input")
