@@ -344,7 +344,9 @@ def test_chatd_part_nick_quit_broadcast(start_server, lab, irc_client):
     if part.nick != "bob":
         raise Mismatch("the PART alice got", ":bob!... PART #b :see you", str(part))
     bob.expect("PART", "#b", what="bob's own PART line")
-    alice.send("JOIN #b")
+    bob.send("JOIN #b")
+    bob.expect("366", "#b")
+    alice.expect("JOIN", "#b", what="alice sees bob join #b again")
     bob.send("NICK robert")
     nick = bob.expect("NICK", "robert", what="bob's own NICK change")
     alice.expect("NICK", "robert", what="alice sees bob become robert")

@@ -220,6 +220,10 @@ def test_chatd_select_limit(start_server, lab, irc_client):
     finally:
         for s in socks:
             s.close()
+    if not timing.wait_until(lambda: server.open_fds() < 100, 10):
+        raise Mismatch("chatd after 1,040 clients closed", "their sockets closed",
+                       f"{server.open_fds()} descriptors still open",
+                       "A read of 0 bytes is the client's close: close its socket.")
     irc_client(server.port, "after").sync()
 
 
