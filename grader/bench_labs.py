@@ -150,20 +150,24 @@ def write_results(out: Path, info: dict, runs: list, started: str, loads: tuple,
                   "gets one share of the CPU where a threaded program gets one per thread, "
                   "which flatters the threaded one. Compare runs taken on a quiet machine.", ""]
     lines += ["| lab | case | ours | peer | unit | ours (median) | peer (median) | ratio "
-              "| target | met |", "|---|---|---|---|---|---:|---:|---:|---:|---|"]
+              "| paired | target | met |", "|---|---|---|---|---|---:|---:|---:|---:|---:|---|"]
     for lab, _script, _argv, data, _text, _seconds in runs:
         for c in (data or {}).get("cases", []):
             target = "" if c["target"] is None else \
                 ("≥ " if c["better"] == "higher" else "≤ ") + f"{c['target']:g}"
             met = {True: "yes", False: "**no**", None: ""}[c["met"]]
+            pairs = [a / b for a, b in zip(c["ours_runs"], c["peer_runs"]) if b]
+            paired = f"{median(pairs):.2f}" if pairs else ""
             lines.append(f"| {lab} | {c['name']} | {c['ours']} | {c['peer']} | {c['unit']} | "
                          f"{fmt(median(c['ours_runs']))} | {fmt(median(c['peer_runs']))} | "
-                         f"{c['ratio']:.2f} | {target} | {met} |")
+                         f"{c['ratio']:.2f} | {paired} | {target} | {met} |")
     failed = [lab for lab, _s, _a, data, _t, _sec in runs if data is None]
     if failed:
         lines += ["", f"Failed: {', '.join(failed)} (see the output below)."]
-    lines += ["", "Ratios are ours/peer of the medians: for a rate (req/s, MiB/s) higher is "
-              "better, for a time (ms) lower is.", "", "## Commands", "",
+    lines += ["", "ratio: ours/peer of the medians, which the target is about; for a rate "
+              "(req/s, MiB/s) higher is better, for a time (ms) lower is. paired: the median of "
+              "each round's ratio (the two measured one right after the other), which a machine "
+              "whose load drifts during the run disturbs less.", "", "## Commands", "",
               "From the top of the repository, after `make build`:", "", "```sh"]
     for lab, _script, argv, _data, _text, seconds in runs:
         if argv:
