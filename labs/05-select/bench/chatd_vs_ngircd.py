@@ -18,6 +18,11 @@ their SendQ). Delivered messages per second are counted for S seconds
 rate of each and the ratio chatd/ngircd (at or above 1.0, chatd delivers
 at least as fast; the course's target is 1.0).
 
+Per CPU second: the server's own CPU time (user and system, from
+/proc/PID/stat) over each measurement; delivered messages per CPU second
+of the server do not depend on how fast the load generator is, which on
+a busy machine may be the slower side (then both rates are its rate).
+
 Memory: each server's resident set (VmRSS) is read before the clients
 connect and once they have all joined; (after - before) / N is the memory
 per client, in KiB (lower is better; reported, no target).
@@ -51,6 +56,12 @@ sys.path.insert(0, str(LAB.parent.parent / "grader"))
 from netgrader import bench  # noqa: E402
 from netgrader.irc import start_ngircd  # noqa: E402
 from netgrader.procs import Journal  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -102,8 +113,8 @@ def connect_all(port: int, n: int) -> list[socket.socket]:
     return socks
 
 
-def load(socks: list[socket.socket], seconds: float, window: int) -> float:
-    """Delivered channel messages per second over `seconds`."""
+def load(socks: list[socket.socket], seconds: float, window: int) -> tuple[int, float]:
+    """Channel messages delivered over `seconds`, and the seconds it took."""
     n = len(socks)
     line = b"PRIVMSG #bench :" + b"x" * 60 + b"\r\n"
     sel = selectors.DefaultSelector()
@@ -152,17 +163,21 @@ def load(socks: list[socket.socket], seconds: float, window: int) -> float:
     for s in socks:
         s.setblocking(True)
     # Lines that are not channel messages (PONGs, JOINs) are none during the load.
-    return received / elapsed
+    return received, elapsed
 
 
-def measure(name: str, port: int, pid: int, args) -> tuple[list[float], float]:
+def measure(name: str, port: int, pid: int, args) -> tuple[list[float], list[float], float]:
     before = rss_kib(pid)
     socks = connect_all(port, args.clients)
     after = rss_kib(pid)
-    rates = []
+    rates, per_cpu = [], []
     try:
         for _ in range(args.rounds):
-            rates.append(load(socks, args.seconds, args.window))
+            cpu = cpu_seconds(pid)
+            delivered, elapsed = load(socks, args.seconds, args.window)
+            cpu = cpu_seconds(pid) - cpu
+            rates.append(delivered / elapsed)
+            per_cpu.append(delivered / max(cpu, 0.01))
             # Let every message of this round arrive before the next starts.
             for i, s in enumerate(socks):
                 s.sendall(f"PING :drain{i}\r\n".encode())
@@ -174,8 +189,9 @@ def measure(name: str, port: int, pid: int, args) -> tuple[list[float], float]:
             s.close()
     per_client = max(0, after - before) / args.clients
     print(f"  {name:6}: " + ", ".join(f"{r:,.0f}" for r in rates)
-          + f" msg/s; {per_client:.1f} KiB per client ({before} -> {after} KiB resident)")
-    return rates, per_client
+          + " msg/s; " + ", ".join(f"{r:,.0f}" for r in per_cpu) + " msg per CPU second; "
+          + f"{per_client:.1f} KiB per client ({before} -> {after} KiB resident)")
+    return rates, per_cpu, per_client
 
 
 def main() -> int:
@@ -196,8 +212,7 @@ def main() -> int:
         return 2
     print(f"{args.clients} clients in one channel, {args.window} rounds in flight, "
           f"{args.rounds} x {args.seconds:g} s per server")
-    rates = {}
-    memory = {}
+    rates, per_cpu, memory = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)  # ngircd may drop to nobody when started as root
         ngircd = start_ngircd(Path(tmp), Journal())
@@ -206,7 +221,7 @@ def main() -> int:
             ours, port = start_chatd(chatd, args.clients)
             for name, port_, pid in (("chatd", port, ours.pid),
                                      ("ngircd", ngircd.port, ngircd.proc.pid)):
-                rates[name], memory[name] = measure(name, port_, pid, args)
+                rates[name], per_cpu[name], memory[name] = measure(name, port_, pid, args)
         finally:
             if ours is not None:
                 ours.terminate()
@@ -215,13 +230,18 @@ def main() -> int:
     throughput = bench.Case(f"fan-out, {args.clients} clients in one channel", "chatd", "ngircd",
                             "msg/s", better="higher", target=1.0)
     throughput.ours_runs, throughput.peer_runs = rates["chatd"], rates["ngircd"]
+    efficiency = bench.Case(f"fan-out per CPU second of the server ({args.clients} clients)",
+                            "chatd", "ngircd", "msg/CPU s", better="higher", target=1.0)
+    efficiency.ours_runs, efficiency.peer_runs = per_cpu["chatd"], per_cpu["ngircd"]
     mem = bench.Case(f"memory per client ({args.clients} clients)", "chatd", "ngircd", "KiB",
                      better="lower")
     mem.ours_runs, mem.peer_runs = [max(memory["chatd"], 0.1)], [max(memory["ngircd"], 0.1)]
     a, b = statistics.median(rates["chatd"]), statistics.median(rates["ngircd"])
     print(f"median: chatd {a:,.0f} msg/s, ngircd {b:,.0f} msg/s, ratio chatd/ngircd {a / b:.2f}")
+    c, d = statistics.median(per_cpu["chatd"]), statistics.median(per_cpu["ngircd"])
+    print(f"per CPU second of the server: chatd {c:,.0f}, ngircd {d:,.0f}, ratio {c / d:.2f}")
     print(f"memory per client: chatd {memory['chatd']:.1f} KiB, ngircd {memory['ngircd']:.1f} KiB")
-    bench.write(args, [throughput, mem], f"{args.clients} clients, window {args.window}, "
+    bench.write(args, [throughput, efficiency, mem], f"{args.clients} clients, window {args.window}, "
                 f"{args.rounds} x {args.seconds:g} s; chatd -q 8 MiB; ngircd MaxPenaltyTime = 0")
     return 0
 
