@@ -83,9 +83,9 @@ def phases(lines: list[tuple[float, str]], seconds: float) -> list[tuple[str, fl
     """Spans between the grader's landmark lines: start-up, builds, tests, report."""
     marks = []
     for t, line in lines:
-        m = re.match(r"building (\S+)", line)
+        m = re.match(r"building (.+?) \(", line)
         if m:
-            marks.append((t, f"build {m.group(1)} (its files, Check runners)"))
+            marks.append((t, f"build {m.group(1)} (the files, sanitizers, Check runners)"))
         elif "bringing up nodes" in line and not any("workers" in n for _, n in marks):
             marks.append((t, f"{JOBS} pytest workers start and collect"))
         elif line == "<first test>":
@@ -94,8 +94,9 @@ def phases(lines: list[tuple[float, str]], seconds: float) -> list[tuple[str, fl
             marks.append((t, "the report"))
     if not marks:
         return [("everything (no landmark in the grader's output)", seconds)]
-    spans = [("start-up: interpreter, pytest, sandbox, reference peers, every lab's build",
-              marks[0][0])]
+    first = "start-up: interpreter, pytest, sandbox, reference peers" + \
+        ("" if marks[0][1].startswith("build") else ", the labs' builds")
+    spans = [(first, marks[0][0])]
     for (t, name), (t_next, _n) in zip(marks, marks[1:] + [(seconds, "")]):
         spans.append((name, t_next - t))
     return spans
