@@ -13,8 +13,8 @@ Usage: check_project.py [STAGE...]   (default: every stage, in this order)
               headless Chromium no slide overflows, every code block and
               diagram is shown whole, nothing logs an error (make slides-check)
   bench       every lab's benchmark script runs (--quick) beside its real peer
-  fuzz        every fuzz target builds, replays its seeds and regressions, and
-              fuzzes the reference for 2 s without a crash
+  fuzz        every fuzz target compiles; the references' replay their seeds and
+              regressions and fuzz for 2 s each without a crash
   dist        the student release builds without solutions or hidden tests; in
               it every skeleton scores 0 and every reference copied in as a
               student's work scores full public marks
