@@ -11,10 +11,12 @@ workflow (.github/workflows/classroom.yml). Templates: grader/release/.
 Usage: dist.py [--out dist]
        dist.py --check [--lab NN ...]   (default: every lab)
            build the release into a temporary directory and check it: no
-           solution source or hidden test in it, the workflow parses, and
-           for each lab there: the skeleton scores 0 (`make grade LAB=NN` at
-           the top) and the reference, copied in as a student's work,
-           scores full public marks (`make test` inside the lab).
+           solution source or hidden test in it, the workflow parses, the
+           skeletons score 0 there (`make test` at the top; with --lab,
+           `make grade LAB=NN`) and the references, copied in as a student's
+           work, full public marks (`make test` inside each lab, and
+           `make grade LAB=NN` at the top for the first); each handout
+           states the public total.
 """
 from __future__ import annotations
 
@@ -199,41 +201,58 @@ def check(root: Path, labs: list[str]) -> int:
         labs = labs or sorted(p.name[:2] for p in (dest / "labs").glob("[0-9][0-9]-*") if p.is_dir())
         env = {**os.environ, "MAKEFLAGS": ""}
         env.pop("PYTHONPATH", None)
-        for wanted in labs:
-            lab = next(p.name for p in sorted((dest / "labs").iterdir()) if p.name.startswith(wanted))
-            num = lab[:2]
-            # The skeleton, graded from the top as a student would.
-            proc = subprocess.run(["make", "--no-print-directory", "grade", f"LAB={num}"], cwd=dest,
-                                  env=env, capture_output=True, text=True, timeout=1800)
+        chosen = [next(p.name for p in sorted((dest / "labs").iterdir()) if p.name.startswith(w))
+                  for w in labs]
+        every = chosen == sorted(p.name for p in (dest / "labs").glob("[0-9][0-9]-*"))
+        # The skeletons, as a student first runs them: `make test` at the top
+        # (every lab built, then graded), or `make grade LAB=NN` for each.
+        runs = [(["make", "--no-print-directory", "test"], chosen)] if every else \
+            [(["make", "--no-print-directory", "grade", f"LAB={lab[:2]}"], [lab]) for lab in chosen]
+        totals = {}
+        for cmd, graded in runs:
+            proc = subprocess.run(cmd, cwd=dest, env=env, capture_output=True, text=True,
+                                  timeout=3600)
             res = results_of(dest)
-            top = res["extra_data"]["max_score"]
-            print(f"{lab}: skeleton {res['score']}/{top} (make grade LAB={num}, exit {proc.returncode})",
-                  flush=True)
-            if proc.returncode != 0 or res["score"] != 0 or top == 0:
-                failures.append(f"{lab}: the skeleton scored {res['score']}/{top} "
-                                f"(exit {proc.returncode})")
+            per_lab = res["extra_data"]["labs"]
+            for lab in graded:
+                got, top = per_lab.get(lab, {}).get("score"), per_lab.get(lab, {}).get("max_score", 0)
+                totals[lab] = top
+                print(f"{lab}: skeleton {got}/{top} ({' '.join(cmd[2:])} at the top, "
+                      f"exit {proc.returncode})", flush=True)
+                if proc.returncode != 0 or got != 0 or top == 0:
+                    failures.append(f"{lab}: the skeleton scored {got}/{top} (exit {proc.returncode})")
+                if f"public tests: X/{top};" not in (dest / "labs" / lab / "README.md").read_text():
+                    failures.append(f"{lab}: the handout does not give the public total ({top})")
             if any(t["visibility"] != "visible" for t in res["tests"]):
-                failures.append(f"{lab}: hidden tests were collected in the release")
-            if f"public tests: 0/{top}; hidden tests are run when you submit" not in proc.stdout:
-                failures.append(f"{lab}: the report does not state the public total")
-            if f"public tests: X/{top};" not in (dest / "labs" / lab / "README.md").read_text():
-                failures.append(f"{lab}: the handout does not give the public total ({top})")
-            # The reference's files copied in as the student's work, graded
-            # from inside the lab.
+                failures.append("hidden tests were collected in the release")
+            if f"public tests: 0/{res['extra_data']['max_score']}; hidden tests are run when you " \
+                    "submit" not in proc.stdout:
+                failures.append(f"{' '.join(cmd)}: the report does not state the public total")
+        # The references' files copied in as the student's work, graded from
+        # inside each lab (`make test`), and the first again from the top.
+        for lab in chosen:
             files = tomllib.loads((dest / "labs" / lab / "lab.toml").read_text())["files"]
             for f in files:
                 shutil.copyfile(root / "solutions" / lab / f, dest / "labs" / lab / f)
-            proc = subprocess.run(["make", "--no-print-directory", "test"], cwd=dest / "labs" / lab,
-                                  env=env, capture_output=True, text=True, timeout=1800)
-            out = dest / "grade-out" / lab
-            res = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() \
-                else results_of(dest)
-            failed = [t["name"] for t in res["tests"] if t["status"] != "passed"]
-            print(f"{lab}: reference {res['score']}/{res['extra_data']['max_score']} "
-                  f"(make test in the lab, exit {proc.returncode})", flush=True)
-            if proc.returncode != 0 or failed or res["score"] != top:
-                failures.append(f"{lab}: the reference scored {res['score']}/{top}; failed: "
-                                f"{', '.join(failed[:8])}\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+            runs = [(["make", "--no-print-directory", "test"], dest / "labs" / lab, dest / "grade-out" / lab)]
+            if lab == chosen[0]:
+                runs.append((["make", "--no-print-directory", "grade", f"LAB={lab[:2]}"], dest,
+                             dest / "grade-out" / "labs"))
+            for cmd, where, out in runs:
+                proc = subprocess.run(cmd, cwd=where, env=env, capture_output=True, text=True,
+                                      timeout=1800)
+                res = json.loads((out / "results.json").read_text()) \
+                    if (out / "results.json").exists() else {"score": None, "tests": [],
+                                                              "extra_data": {"max_score": 0}}
+                failed = [t["name"] for t in res["tests"] if t["status"] != "passed"]
+                shown = " ".join(cmd[2:]) + (f" in {where.relative_to(dest)}" if where != dest
+                                             else " at the top")
+                print(f"{lab}: reference {res['score']}/{res['extra_data']['max_score']} "
+                      f"({shown}, exit {proc.returncode})", flush=True)
+                if proc.returncode != 0 or failed or res["score"] != totals[lab]:
+                    failures.append(f"{lab}: the reference scored {res['score']}/{totals[lab]} "
+                                    f"({shown}); failed: {', '.join(failed[:8])}\n"
+                                    f"{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
     for f in failures:
         print(f"dist check: {f}", file=sys.stderr)
     print(f"dist check: {'ok' if not failures else f'{len(failures)} problem(s)'}")
