@@ -174,7 +174,7 @@ def test_chatd_sic_client(start_server, lab, irc_client, run):
 
 # ---- M=queues ----------------------------------------------------------------------------
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.milestone("queues")
 @pytest.mark.needs("test_chatd_server_full")
 def test_chatd_select_limit(start_server, lab, irc_client):
@@ -242,3 +242,43 @@ def test_chatc_with_ngircd(run, lab, ngircd_server, irc_client):
     bob.expect("PRIVMSG", "#lab", "hello ngircd", what="bob: chatc's line to #lab via ngircd")
     bob.expect("PRIVMSG", "bob", "psst", what="bob: /msg bob psst via ngircd")
     bob.expect("QUIT", what="bob: chatc quits at the end of its input")
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("client")
+@pytest.mark.needs("test_chatc_paste_of_one_mebibyte")
+def test_chatc_reads_while_the_server_does_not(run, lab, scripted_server):
+    """A server that sends 8 MiB before it reads anything, to a client pasting 8 MiB: no deadlock."""
+    paste = [f"paste {i:06d} " + "q" * 80 for i in range(8 * 1024 * 1024 // 94)]
+    flood = b"".join(b":bob!b@h NOTICE alice :flood %06d %s\r\n" % (i, b"f" * 70)
+                     for i in range(8 * 1024 * 1024 // 100))
+    seen = []
+
+    def server(conn):
+        head = b""
+        while b"USER" not in head:
+            head += conn.sock.recv(4096)
+        conn.sock.sendall(b":irc.test 001 alice :Welcome\r\n:irc.test 422 alice :none\r\n")
+        conn.sock.sendall(flood)  # all of it before reading a byte: chatc must keep reading
+        data = b""
+        while b"QUIT" not in data[-200:]:
+            chunk = conn.sock.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        seen.append(data.count(b"PRIVMSG #p :paste "))
+        conn.sock.sendall(b"ERROR :bye\r\n")
+
+    srv = scripted_server(server, timeout=30)
+    result = run([lab.program("chatc"), "-n", "alice", "-j", "#p", "127.0.0.1", str(srv.port)],
+                 stdin="".join(line + "\n" for line in paste).encode(), timeout=40)
+    srv.check()
+    expect_exit(result, 0, hint="Read the socket in every turn, whatever the queue holds; "
+                "stop reading stdin (not the socket) while the queue is long.")
+    if not seen or seen[0] != len(paste):
+        raise Mismatch("the server, after its 8 MiB", f"{len(paste)} pasted lines",
+                       f"{seen[0] if seen else 0}")
+    notices = flood.count(b"\n")
+    printed = result.stdout_text.count("-bob- flood")
+    if printed != notices:
+        raise Mismatch("what chatc printed", f"{notices} notices", f"{printed}")
