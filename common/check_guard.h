@@ -15,6 +15,13 @@
 #ifndef NETLAB_CHECK_GUARD_H
 #define NETLAB_CHECK_GUARD_H
 
+/* Included before everything else in a test file, so it chooses the
+ * feature macros for the whole file: the course's dialect is gnu11, and a
+ * test that defines _GNU_SOURCE itself (nftw's FTW_* flags) still gets it. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
