@@ -464,6 +464,10 @@ def write_html(gradings: list[Grading], path: Path, args, wall: float, jobs: int
     path.write_text("\n".join(out) + "\n")
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 
 
@@ -493,6 +497,8 @@ def main(args) -> int:
     print(f"grading {len(pending)} submissions from {class_dir}, {jobs} at a time, into {out}",
           flush=True)
     started = time.monotonic()
+    # SIGTERM ends the gradings under way too (each runs in its own session).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         done = run_all(args, pending, jobs)
     except KeyboardInterrupt:
