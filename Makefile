@@ -17,7 +17,8 @@ PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3-markdown python3-matplotlib iproute2 curl nginx-light wrk strace netcat-openbsd \
             atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils \
             ngircd python3-irc sic \
-            clang libclang-rt-14-dev
+            clang libclang-rt-14-dev \
+            protobuf-compiler python3-protobuf libprotobuf-c-dev protobuf-c-compiler
 
 # The slideshows (make slides, the slides stage of make test): Chromium and
 # the fonts the browser check measures with. Marp CLI comes from npm (slides/
