@@ -27,6 +27,7 @@ def registered(irc_client, port, nick, *channels):
     client.register(nick)
     for channel in channels:
         client.send(f"JOIN {channel}")
+        client.expect("JOIN", channel, what=f"{nick}'s own JOIN of {channel}")
         client.expect("366", channel, what=f"{nick} joining {channel}")
     return client
 

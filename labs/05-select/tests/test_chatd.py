@@ -39,6 +39,7 @@ def registered(irc_client, port, nick, channel=None):
     client.register(nick)
     if channel:
         client.send(f"JOIN {channel}")
+        client.expect("JOIN", channel, what=f"{nick}'s own JOIN of {channel}")
         client.expect("366", channel, what=f"{nick} joining {channel}: the end of NAMES (366)",
                       hint="A JOIN is answered with the JOIN line itself, then 353 and 366.")
     return client
@@ -334,9 +335,11 @@ def test_chatd_part_nick_quit_broadcast(start_server, lab, irc_client):
     server = start_chatd(start_server, lab)
     alice = registered(irc_client, server.port, "alice", "#a")
     alice.send("JOIN #b")
+    alice.expect("JOIN", "#b", what="alice's own JOIN of #b")
     alice.expect("366", "#b")
     bob = registered(irc_client, server.port, "bob", "#a")
     bob.send("JOIN #b")
+    bob.expect("JOIN", "#b", what="bob's own JOIN of #b")
     bob.expect("366", "#b")
     alice.sync()
     bob.send("PART #b :see you")
@@ -345,6 +348,7 @@ def test_chatd_part_nick_quit_broadcast(start_server, lab, irc_client):
         raise Mismatch("the PART alice got", ":bob!... PART #b :see you", str(part))
     bob.expect("PART", "#b", what="bob's own PART line")
     bob.send("JOIN #b")
+    bob.expect("JOIN", "#b", what="bob's own JOIN of #b, again")
     bob.expect("366", "#b")
     alice.expect("JOIN", "#b", what="alice sees bob join #b again")
     bob.send("NICK robert")

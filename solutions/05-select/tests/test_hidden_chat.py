@@ -6,6 +6,7 @@ import os
 import resource
 import socket
 import struct
+import threading
 
 import pytest
 
@@ -26,6 +27,7 @@ def registered(irc_client, port, nick, channel=None):
     client.register(nick)
     if channel:
         client.send(f"JOIN {channel}")
+        client.expect("JOIN", channel, what=f"{nick}'s own JOIN of {channel}")
         client.expect("366", channel, what=f"{nick} joining {channel}")
     return client
 
@@ -159,14 +161,38 @@ def test_chatd_python_irc_library(start_server, lab, irc_client):
 @pytest.mark.points(1)
 @pytest.mark.milestone("channels")
 @pytest.mark.needs("test_chatd_privmsg_and_notice")
-def test_chatd_sic_client(start_server, lab, irc_client, run):
+def test_chatd_sic_client(start_server, lab, irc_client, run, tmp_path):
     """sic, a real line-mode client, joins and talks; bob sees it join, talk and leave."""
     server = start_chatd(start_server, lab)
     bob = registered(irc_client, server.port, "bob", "#lab")
+    # sic quits at the end of its input: keep the input open until bob has
+    # seen the message, or sic's exit could overtake its own lines.
+    fifo = tmp_path / "sic-input"
+    os.mkfifo(fifo)
+    holder = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    os.write(holder, b":j #lab\n")
+    failures = []
+
+    def watch():
+        try:
+            while bob.expect("JOIN", "#lab", what="bob: sic joins #lab").nick != "sicnick":
+                pass  # bob's own JOIN, still pending from registered()
+            # One line at a time: sic reads stdin with stdio, and a second line
+            # in its buffer would wait there for the next select on stdin.
+            os.write(holder, b":m #lab hello from sic\n")
+            bob.expect("PRIVMSG", "#lab", "hello from sic", what="bob: sic's message")
+        except BaseException as exc:  # re-raised below, in the test's thread
+            failures.append(exc)
+        finally:
+            os.close(holder)  # the end of sic's input: it quits
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     result = run(["sic", "-h", "127.0.0.1", "-p", str(server.port), "-n", "sicnick"],
-                 stdin=b":j #lab\n:m #lab hello from sic\n", timeout=10, label="sic")
-    bob.expect("JOIN", "#lab", what="bob: sic joins #lab")
-    bob.expect("PRIVMSG", "#lab", "hello from sic", what="bob: sic's message")
+                 stdin=fifo, timeout=15, label="sic")
+    watcher.join(timeout=timing.scaled(15))
+    if failures:
+        raise failures[0]
     bob.expect("QUIT", what="bob: sic leaves (its input ended)")
     if result.timed_out:
         raise Mismatch("sic", "it ends when its input does", "it was still running")
