@@ -491,6 +491,7 @@ START_TEST(tftp_decode_rejects_bad_lengths)
     EXPECT_MALFORMED("\0\5\0");
     EXPECT_MALFORMED("\0\5\0\1");
     EXPECT_MALFORMED("\0\5\0\1" "nope");
+    EXPECT_MALFORMED("\0\5\0\1" "nope\0" "x"); /* tftp.h: an ERROR ends at its NUL */
 
     fill_src();
     for (size_t len = TFTP_MAX_BLKSIZE; len <= TFTP_MAX_BLKSIZE + 1; len++) {
