@@ -357,6 +357,20 @@ def pytest_runtest_makereport(item, call):
     if report.failed and call.excinfo is not None:
         props.update(describe_failure(call.excinfo))
         j = item.stash.get(JOURNAL_KEY, None)
+        deaths = [d for d in (srv.died_unasked() for srv in (j.servers if j else [])) if d]
+        if deaths and not props.get("environment"):
+            # A client test that failed because the server under test died:
+            # say so first, whatever error the client saw.
+            props["got"] = "; ".join(deaths) + (f" (the test then saw: {props['got']})"
+                                                if props.get("got") else "")
+            if props.get("what", "").startswith("the check at"):
+                props["what"], props["expected"] = "the server under test", "it keeps serving"
+            if "SIGPIPE" in deaths[0]:
+                props["hint"] = ("Your server wrote to a connection the client had closed: "
+                                 "ignore SIGPIPE (or send with MSG_NOSIGNAL) and treat EPIPE as "
+                                 "that client's end.")
+            elif not props.get("hint"):
+                props["hint"] = "Your server must survive every client: read its stderr below."
         if j is not None:
             props["steps"] = j.steps[-16:]
             props["stderr"] = j.stderr_tails()

@@ -183,6 +183,7 @@ class Journal:
     programs: list[tuple[str, "Path"]] = field(default_factory=list)
     memcheck: str = ""  # "sanitizers": valgrind runs use the sanitizer build instead
     fault_plans: list = field(default_factory=list)  # FaultPlans and impair.Proxies: .summary()
+    servers: list = field(default_factory=list)  # every Server started in the test
 
     def step(self, text: str) -> None:
         self.steps.append(text)
@@ -346,6 +347,7 @@ class Runner:
                         self.journal, cgroup)
         server.sanitized = sanitized
         self.journal.programs.append((label, err_path))
+        self.journal.servers.append(server)
         self._servers.append(server)
         server.start()
         server.wait_listening(listening_timeout * (4 if valgrind else 2 if sanitized else 1))
@@ -379,6 +381,7 @@ class Server:
                  cgroup: PidsCgroup):
         self.cgroup = cgroup
         self.sanitized = False
+        self._stopping = False
         self.full_argv, self.argv, self.label = full_argv, argv, label
         self.err_path, self.vg_log = err_path, vg_log
         self.env, self.cwd, self.journal = env, cwd, journal
@@ -397,7 +400,7 @@ class Server:
                                           stdout=subprocess.PIPE, stderr=ferr,
                                           cwd=self.cwd, env=self.env,
                                           start_new_session=True, close_fds=True)
-        self.journal.step(f"started server `{' '.join(self.argv)}`")
+        self.journal.step(f"started server `{show_argv(self.argv)}`")
         self._reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._reader.start()
 
@@ -461,16 +464,16 @@ class Server:
             seen = bytes(self.stdout[:200])
             if seen:
                 got += f"; its stdout so far: {seen!r}"
-            raise ServerError(f"starting `{' '.join(self.argv)}`", expected, got, hint)
+            raise ServerError(f"starting `{show_argv(self.argv)}`", expected, got, hint)
         text = first.rstrip(b"\r")
         if not text.startswith(LISTENING_PREFIX) or not text[len(LISTENING_PREFIX):].isdigit():
             self.kill()
-            raise ServerError(f"starting `{' '.join(self.argv)}`", expected,
+            raise ServerError(f"starting `{show_argv(self.argv)}`", expected,
                               f"first line {text[:120]!r}", hint)
         port = int(text[len(LISTENING_PREFIX):])
         if not 0 < port < 65536:
             self.kill()
-            raise ServerError(f"starting `{' '.join(self.argv)}`", expected,
+            raise ServerError(f"starting `{show_argv(self.argv)}`", expected,
                               f"port {port}", "The port must be the one the kernel chose "
                               "(getsockname after bind), not 0.")
         self.journal.step(f"server said it listens on port {port}")
@@ -488,7 +491,7 @@ class Server:
         others = sorted(held["tcp"] | held["udp"])
         got = (f"it holds no socket on port {port}"
                + (f"; it is bound to port {', '.join(map(str, others))}" if others else ""))
-        raise ServerError(f"starting `{' '.join(self.argv)}`",
+        raise ServerError(f"starting `{show_argv(self.argv)}`",
                           f"a socket listening on port {port}, the port it announced", got,
                           "Print the port the kernel gave you: after bind, getsockname() fills "
                           "in the real port; convert it with ntohs().")
@@ -505,6 +508,13 @@ class Server:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def died_unasked(self) -> str:
+        """'' while running or after a stop the test asked for; else how the
+        server ended on its own (so a client test can blame the right one)."""
+        if self._proc is None or self._stopping or self._proc.poll() is None:
+            return ""
+        return f"the server `{Path(self.argv[0]).name}` died during the test: {self._describe_exit()}"
+
     @property
     def pid(self) -> int:
         """The server's own pid (inside the jail: the program, not its launcher)."""
@@ -518,6 +528,7 @@ class Server:
     def stop(self, timeout: float = 5, expect_exit: int | None = 0) -> int | None:
         """SIGTERM, wait for the exit; fail unless it exits with expect_exit."""
         assert self._proc is not None
+        self._stopping = True
         wall = timing.scaled(timeout) * (4 if self.vg_log else 2 if self.sanitized else 1)
         if self._proc.poll() is None:
             try:
@@ -529,7 +540,7 @@ class Server:
         except subprocess.TimeoutExpired:
             blocked = hang.blocked_in(self._proc.pid, program=self.argv[0])
             self.kill()
-            raise ServerError(f"stopping `{' '.join(self.argv)}` with SIGTERM",
+            raise ServerError(f"stopping `{show_argv(self.argv)}` with SIGTERM",
                               f"it exits within {wall:g} s",
                               "it was still running, so it was killed"
                               + (f"; it was {blocked}" if blocked else ""),
@@ -540,7 +551,7 @@ class Server:
         self._finish()
         self.journal.step(f"sent SIGTERM to the server: {self._describe_exit()}")
         if expect_exit is not None and self._proc.returncode != expect_exit:
-            raise ServerError(f"stopping `{' '.join(self.argv)}` with SIGTERM",
+            raise ServerError(f"stopping `{show_argv(self.argv)}` with SIGTERM",
                               f"exit status {expect_exit}", self._describe_exit(),
                               "On SIGTERM a server frees what it holds, closes its sockets and "
                               "exits 0.")
@@ -566,6 +577,7 @@ class Server:
     def kill(self) -> None:
         if self._proc is None:
             return
+        self._stopping = True
         kill_group(self._proc.pid)
         self.cgroup.kill_all()
         try:
