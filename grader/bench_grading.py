@@ -16,9 +16,9 @@ then where its time went:
 - every graded item's duration from junit.xml (set-up, test and tear-down,
   so the peers a test starts count in its item): the ten slowest, the sum
   per lab, the Valgrind items;
-- per lab, a grading of its usage tests alone, with an empty cache of
-  reference peers and again with it filled: the lab's fixed cost (its
-  builds, start-up, workers) and the peers' builds;
+- per lab, a grading of its quickest item alone, with an empty cache of
+  reference peers and again with it filled: the lab's fixed cost (the
+  builds that item needs, start-up, workers) and the peers' builds;
 - fixed costs measured apart: the interpreter with pytest, a private
   network namespace, and the start of each real peer (nginx, Python's
   http.server, atftpd, dnsmasq), median of 3 starts each.
@@ -170,11 +170,18 @@ def fixed_costs() -> list[tuple[str, float | str]]:
     return costs
 
 
-def lab_fixed_costs() -> list[tuple[str, float, float, str]]:
+def lab_fixed_costs(graded) -> list[tuple[str, float, float, str]]:
     """Per lab: (lab, cold s, warm s, items s, make -B): a grading of its
-    usage tests alone, first with an empty cache of reference peers, then
-    again; and make -B of the reference alone in a copy."""
+    quickest item alone (from graded, the full grading's items), first with
+    an empty cache of reference peers, then again; and make -B of the
+    reference alone in a copy."""
     labs = sorted(p.name for p in (ROOT / "labs").iterdir() if re.match(r"\d\d-", p.name))
+    quickest = {}
+    for lab, name, seconds, _passed in graded:
+        if "::" not in name and "[" not in name and (lab not in quickest
+                                                     or seconds < quickest[lab][1]):
+            quickest[lab] = (name, seconds)
+    labs = [lab for lab in labs if lab in quickest]
     result = []
     with tempfile.TemporaryDirectory() as tmp:
         for lab in labs:
@@ -184,7 +191,7 @@ def lab_fixed_costs() -> list[tuple[str, float, float, str]]:
                 out = Path(tmp) / f"{lab}-{run}"
                 seconds, _lines, _total = timed_grading(
                     str(out), {**os.environ, "XDG_CACHE_HOME": str(cache)},
-                    ["--lab", lab, "-k", "usage"])
+                    ["--lab", lab, "-k", quickest[lab][0]])
                 walls.append(seconds)
                 junit = out / "junit.xml"
                 busy = sum(g[2] for g in items(junit)) if junit.exists() else 0.0
@@ -200,7 +207,8 @@ def lab_fixed_costs() -> list[tuple[str, float, float, str]]:
             built = time.monotonic() - start
             note = "" if not any(codes) and make.returncode == 0 else \
                 f" (a grading wrote no junit.xml, or make exited {make.returncode})"
-            result.append((lab, walls[0], walls[1], busy, f"{built:.1f} s{note}"))
+            result.append((lab, quickest[lab][0], walls[0], walls[1], busy,
+                           f"{built:.1f} s{note}"))
     return result
 
 
@@ -235,13 +243,14 @@ def profile() -> int:
               f"Valgrind {sum(g[2] for g in valgrind):5.1f} s in {len(valgrind)}")
     valgrind = [g for g in graded if "valgrind" in g[1]]
     print(f"  {'all':14} Valgrind items: {sum(g[2] for g in valgrind):.1f} s in {len(valgrind)}")
-    print("\nper lab, a grading of its usage tests alone, with an empty peer cache (cold: "
+    print("\nper lab, a grading of its quickest item alone, with an empty peer cache (cold: "
           "every\nreference peer up to this lab is built) and again (warm); fixed = warm minus "
-          "the items\n(start-up, sandbox, the lab's builds: plain, sanitizers, Check runners; "
-          "workers);\nmake -B: the reference's plain build alone:")
-    for lab, cold, warm, busy, built in lab_fixed_costs():
-        print(f"  {lab:14} cold {cold:5.1f} s  warm {warm:5.1f} s  items {busy:4.1f} s  "
-              f"fixed {warm - busy:4.1f} s  peers {cold - warm:4.1f} s  make -B: {built}")
+          "the item\n(start-up, sandbox, the lab's builds that item needs; workers); make -B: "
+          "the reference's\nplain build alone:")
+    for lab, name, cold, warm, busy, built in lab_fixed_costs(graded):
+        print(f"  {lab:14} cold {cold:5.1f} s  warm {warm:5.1f} s  item {busy:4.1f} s  "
+              f"fixed {warm - busy:4.1f} s  peers {cold - warm:4.1f} s  make -B: {built}  "
+              f"({name})")
     print("\nfixed costs, measured apart (median of 3):")
     for name, value in fixed_costs():
         print(f"  {value:6.3f} s  {name}" if isinstance(value, float) else f"       {name}: {value}")
