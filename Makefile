@@ -17,6 +17,7 @@ PACKAGES := build-essential pkg-config check valgrind util-linux \
             python3-markdown python3-matplotlib iproute2 curl nginx-light wrk strace netcat-openbsd \
             atftpd atftp tftp-hpa dnsmasq-base bind9-dnsutils \
             ngircd python3-irc sic \
+            redis-server redis-tools python3-redis \
             clang libclang-rt-14-dev \
             protobuf-compiler python3-protobuf libprotobuf-c-dev protobuf-c-compiler
 

@@ -316,3 +316,27 @@ def ngircd_server(tmp_path, journal):
     from . import irc as irc_peers
 
     yield from _tracked(lambda: irc_peers.start_ngircd(tmp_path, journal), RealServer.stop)
+
+
+# --- Lab 06 (epoll): a scripted RESP client and redis-server, see netgrader/redis.py -----------
+
+
+@pytest.fixture
+def resp_client(journal):
+    """resp_client(port, name="client", host="127.0.0.1", rcvbuf=None) -> a
+    redis.RespClient connected to port: .send(bytes), .call(*args),
+    .reply(), .closed(); closed at teardown."""
+    from . import redis as redis_peers
+
+    yield from _tracked(lambda port, name="client", host="127.0.0.1", rcvbuf=None:
+                        redis_peers.RespClient(port, journal, name, host, rcvbuf),
+                        redis_peers.RespClient.close)
+
+
+@pytest.fixture
+def redis_server(tmp_path, journal):
+    """redis_server() -> redis-server (the real Redis) on 127.0.0.1 on a free
+    port (.port), without persistence."""
+    from . import redis as redis_peers
+
+    yield from _tracked(lambda: redis_peers.start_redis(tmp_path, journal), RealServer.stop)

@@ -1,0 +1,179 @@
+"""The Redis peers of lab 06's tests: a scripted RESP client (exact bytes
+out, replies parsed in), redis-server started unprivileged on a free port,
+and redis-cli run against any port.
+
+    client = RespClient(port, journal)
+    client.send(b"*1\\r\\n$4\\r\\nPING\\r\\n")      # exact bytes
+    assert client.call("SET", "k", "v") == "OK"  # a command as a multibulk
+    client.reply()                               # one reply: str, bytes, int,
+                                                 # None, list or RespError
+    server = start_redis(tmp_path, journal)      # server.port
+    output = redis_cli(port, script_text)        # redis-cli's own output
+
+Simple strings come back as str, bulk strings as bytes, errors as RespError
+(a str subclass holding the text after '-'), nulls as None.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+from . import timing
+from .expect import Mismatch
+from .peers import RealServer, require, unused_port, wait_holding
+from .procs import EnvironmentError_, Journal
+
+
+class RespError(str):
+    """An error reply: the text after '-', e.g. 'ERR syntax error'."""
+
+
+class Closed(Exception):
+    """The server closed the connection."""
+
+
+def encode(*args: str | bytes | int) -> bytes:
+    """A command as RESP multibulk."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+class RespClient:
+    """A scripted RESP client over TCP on loopback."""
+
+    def __init__(self, port: int, journal: Journal | None = None, name: str = "client",
+                 host: str = "127.0.0.1", rcvbuf: int | None = None):
+        self.port, self.name = port, name
+        self.journal = journal or Journal()
+        self.buffer = b""
+        self.eof = False
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                  socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timing.scaled(5))
+        self.sock.connect((host, port))
+
+    def send(self, data: bytes, chunk: int | None = None) -> None:
+        if chunk:
+            for i in range(0, len(data), chunk):
+                self.sock.sendall(data[i:i + chunk])
+        else:
+            self.sock.sendall(data)
+
+    def _fill(self, deadline: timing.Deadline) -> None:
+        if self.eof:
+            raise Closed()
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.eof = True
+            raise Closed()
+        self.buffer += data
+
+    def _line(self, deadline: timing.Deadline) -> bytes:
+        while b"\r\n" not in self.buffer:
+            self._fill(deadline)
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def _read(self, deadline: timing.Deadline):
+        line = self._line(deadline)
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode(errors="replace")
+        if kind == b"-":
+            return RespError(rest.decode(errors="replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buffer) < n + 2:
+                self._fill(deadline)
+            data, self.buffer = self.buffer[:n], self.buffer[n + 2:]
+            return data
+        if kind == b"*":
+            n = int(rest)
+            if n < 0:
+                return None
+            return [self._read(deadline) for _ in range(n)]
+        raise Mismatch(f"{self.name}: a reply", "a RESP reply (+ - : $ *)", repr(line[:80]),
+                       "Every reply starts with one of + - : $ * and ends with CR LF.")
+
+    def reply(self, what: str = "a reply", hint: str = "", timeout: float = 5):
+        """The next reply; a Mismatch when none comes in time or the server closes."""
+        deadline = timing.Deadline(timeout)
+        try:
+            return self._read(deadline)
+        except socket.timeout:
+            raise Mismatch(f"{self.name}: {what}", "a reply",
+                           f"nothing within {timing.scaled(timeout):.0f} s", hint) from None
+        except Closed:
+            raise Mismatch(f"{self.name}: {what}", "a reply", "the connection closed",
+                           hint) from None
+
+    def call(self, *args, what: str | None = None, hint: str = ""):
+        """Sends one command, returns its reply."""
+        self.send(encode(*args))
+        return self.reply(what or " ".join(str(a) for a in args)[:60], hint)
+
+    def closed(self, timeout: float = 5) -> bool:
+        """True when the server closes the connection in time (replies before it are dropped)."""
+        deadline = timing.Deadline(timeout)
+        try:
+            while True:
+                self._fill(deadline)
+                self.buffer = b""
+        except Closed:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def start_redis(workdir: Path, journal: Journal) -> RealServer:
+    """redis-server on 127.0.0.1 on a free port (.port): no persistence, no protected mode."""
+    redis = require("redis-server", "redis-server")
+    for _attempt in range(5):
+        port = unused_port()
+        home = workdir / f"redis-{port}"
+        home.mkdir(parents=True, exist_ok=True)
+        argv = [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(home), "--daemonize", "no",
+                "--protected-mode", "no", "--logfile", ""]
+        server = RealServer(argv, port, home, journal, 15, "redis-server")
+        journal.programs.append(("redis-server", server.log))
+        if wait_holding(server, {"tcp"}):
+            journal.step(f"started redis-server (the real Redis) on 127.0.0.1 port {port}")
+            return server
+        server.stop()
+        log = server.log.read_text(errors="replace")
+        if "in use" not in log:
+            raise EnvironmentError_("redis-server did not start: " + log[-400:])
+    raise EnvironmentError_("redis-server found no free port in 5 attempts")
+
+
+def redis_cli(port: int, stdin: str | bytes = b"", args: list[str] | None = None,
+              timeout: float = 30) -> subprocess.CompletedProcess:
+    """redis-cli -p port [args] with stdin; its output (bytes) and status."""
+    cli = require("redis-cli", "redis-tools")
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    return subprocess.run([cli, "-h", "127.0.0.1", "-p", str(port), *(args or [])], input=data,
+                          capture_output=True, timeout=timing.scaled(timeout))
