@@ -18,13 +18,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
-import subprocess
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import timing
 from .build import Step
 from .procs import Journal, Runner
 

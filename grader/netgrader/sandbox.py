@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
