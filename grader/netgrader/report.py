@@ -204,8 +204,9 @@ class Report:
         p = o.props
         pad = "        "
         out = []
-        lines = self._failure_body(o, color, pad)
-        out.extend(clean(line, 1000) for line in lines)
+        # Only what programs and tests wrote is cleaned, not the labels'
+        # colours: _failure_body passes every such text through clean().
+        out.extend(self._failure_body(o, color, pad))
         if rerun:
             again = self.rerun_command(o)
             if p.get("faults"):
@@ -217,27 +218,27 @@ class Report:
         p = o.props
         out = []
         if p.get("doc"):
-            out.append(f"{pad}{color('test:', 'bold')}     {p['doc']}")
+            out.append(f"{pad}{color('test:', 'bold')}     {clean(p['doc'], 1000)}")
         for step in p.get("steps", []):
-            out.append(f"{pad}{color('did:', 'bold')}      {step}")
+            out.append(f"{pad}{color('did:', 'bold')}      {clean(step, 1000)}")
         for key, label in (("what", "checking:"), ("expected", "expected:"), ("got", "got:")):
             if p.get(key):
                 text = str(p[key]).splitlines() or [""]
-                out.append(f"{pad}{color(f'{label:<10}', 'bold')}{text[0]}")
-                out.extend(f"{pad}          {t}" for t in text[1:8])
+                out.append(f"{pad}{color(f'{label:<10}', 'bold')}{clean(text[0], 1000)}")
+                out.extend(f"{pad}          {clean(t, 1000)}" for t in text[1:8])
         if p.get("detail"):
-            out.extend(f"{pad}  {line}" for line in str(p["detail"]).splitlines()[:20])
+            out.extend(f"{pad}  {clean(line, 1000)}" for line in str(p["detail"]).splitlines()[:20])
         for label, text in p.get("stderr", []):
-            out.append(f"{pad}{color(f'stderr of {label}:', 'bold')}")
-            out.extend(f"{pad}  | {line}" for line in text.splitlines()[-6:])
+            out.append(f"{pad}{color(f'stderr of {clean(label, 100)}:', 'bold')}")
+            out.extend(f"{pad}  | {clean(line, 1000)}" for line in text.splitlines()[-6:])
         if p.get("hint"):
-            out.append(f"{pad}{color('hint:', 'cyan')}      {p['hint']}")
+            out.append(f"{pad}{color('hint:', 'cyan')}      {clean(p['hint'], 1000)}")
         for plan in p.get("faults", []):
-            out.append(f"{pad}{color('faults:', 'bold')}    {plan['plan']}; "
+            out.append(f"{pad}{color('faults:', 'bold')}    {clean(plan['plan'], 1000)}; "
                        f"{plan['count']} injected" + (", the first:" if plan["first"] else ""))
-            out.extend(f"{pad}  {line}" for line in plan["first"])
+            out.extend(f"{pad}  {clean(line, 1000)}" for line in plan["first"])
             if plan.get("by_hand"):
-                out.append(f"{pad}{color('by hand:', 'bold')}   {plan['by_hand']}")
+                out.append(f"{pad}{color('by hand:', 'bold')}   {clean(plan['by_hand'], 1000)}")
         return out
 
     def pytest_terminal_summary(self, terminalreporter):
