@@ -18,12 +18,14 @@ hides (filled atomically, so any number of gradings may share it).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -113,7 +115,7 @@ def _read_plain(path: Path) -> tuple[bytes | None, str]:
     except FileNotFoundError:
         return None, "missing"
     except OSError as exc:
-        return None, f"refused ({'a symbolic link' if exc.errno == 40 else exc.strerror})"
+        return None, f"refused ({'a symbolic link' if exc.errno == errno.ELOOP else exc.strerror})"
     try:
         st = os.fstat(fd)
         if not (st.st_mode & 0o170000 == 0o100000):
@@ -343,7 +345,7 @@ def build_peer(root: Path, lab: str, cache: Path) -> tuple[Path | None, Step]:
         return programs, Step(True, f"cached in {final}")
     cache.mkdir(parents=True, exist_ok=True)
     os.chmod(cache, 0o700)
-    scratch = Path(tempfile_dir(cache, key))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache))
     try:
         lab_dir = scratch / "labs" / lab
         lab_dir.mkdir(parents=True)
@@ -404,11 +406,6 @@ def cached_compile(cache: Path | None, source: Path, output: Path, argv: list[st
         except OSError:
             pass
     return step
-
-
-def tempfile_dir(parent: Path, key: str) -> str:
-    import tempfile
-    return tempfile.mkdtemp(prefix=f".{key}-", dir=parent)
 
 
 def save(builds: dict[str, LabBuild], peers: dict[str, str], path: Path) -> None:

@@ -63,18 +63,18 @@ def make_parent(name: str, max_pids: int) -> str:
     return str(path)
 
 
-def remove_group(path: Path) -> None:
-    """Kill what is left in a cgroup and its children, then remove them."""
-    if not path.is_dir():
-        return
-    for child in [p for p in path.iterdir() if p.is_dir()]:
-        remove_group(child)
+def _members(path: Path) -> list[int]:
+    try:
+        return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+
+
+def _empty_and_remove(path: Path) -> None:
+    """SIGKILL every member of one cgroup until none is left (bounded), then remove it."""
     deadline = timing.Deadline(5)
     while not deadline.expired():
-        try:
-            members = [int(p) for p in (path / "cgroup.procs").read_text().split()]
-        except OSError:
-            members = []
+        members = _members(path)
         if not members:
             break
         for pid in members:
@@ -82,11 +82,20 @@ def remove_group(path: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        time.sleep(0.01)  # ok: bounded by the deadline, the kernel reaps what was killed
+        time.sleep(0.01)  # ok: let the kernel reap what was just killed, bounded by the deadline
     try:
         path.rmdir()
     except OSError:
         pass
+
+
+def remove_group(path: Path) -> None:
+    """Kill what is left in a cgroup and its children, then remove them."""
+    if not path.is_dir():
+        return
+    for child in [p for p in path.iterdir() if p.is_dir()]:
+        remove_group(child)
+    _empty_and_remove(path)
 
 
 # Set by the plugin when the run has a pids cgroup of its own.
@@ -116,30 +125,11 @@ class PidsCgroup:
         return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.path / "cgroup.procs")]
 
     def members(self) -> list[int]:
-        if self.path is None:
-            return []
-        try:
-            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
-        except OSError:
-            return []
+        return [] if self.path is None else _members(self.path)
 
     def kill_all(self) -> None:
         """SIGKILL every member until none is left (bounded), then remove it."""
         if self.path is None:
             return
-        deadline = timing.Deadline(5)
-        while not deadline.expired():
-            members = self.members()
-            if not members:
-                break
-            for pid in members:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.01)  # ok: let the kernel reap what was just killed, bounded by the deadline
-        try:
-            self.path.rmdir()
-        except OSError:
-            pass
+        _empty_and_remove(self.path)
         self.path = None

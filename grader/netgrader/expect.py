@@ -92,7 +92,6 @@ def expect_exit(result: Result, code: int, what: str | None = None, hint: str = 
         1: "A runtime failure (refused, timed out, protocol error) exits 1 after one line on stderr.",
         2: "A usage error prints a message and a usage line on stderr and exits 2.",
     }
-    detail = ""
     report = getattr(result, "valgrind", None)
     if result.timed_out:
         hint = hint or ("It never finished: the line above says which call it was blocked in. "
@@ -107,13 +106,18 @@ def expect_exit(result: Result, code: int, what: str | None = None, hint: str = 
                            f"exit status {code}", report.summary(),
                            "Rebuild with `make SAN=1` and run the same command to see the "
                            "sanitizer's report yourself.", detail=report.excerpt())
-        rerun = valgrind.rerun_command(result.argv, Path(str(result.argv[0])).parent)
         raise Mismatch(what or f"running `{' '.join(result.argv)}` under valgrind",
                        f"exit status {code}", "valgrind found errors: " + valgrind.summary(report),
-                       valgrind.hint(report),
-                       detail=valgrind.detail(report) + f"\nby hand, in the lab directory: {rerun}")
+                       valgrind.hint(report), detail=_valgrind_detail(result, report))
     raise Mismatch(what or f"running `{' '.join(result.argv)}`", f"exit status {code}",
-                   result.describe_exit(), hint or default_hints.get(code, ""), detail=detail)
+                   result.describe_exit(), hint or default_hints.get(code, ""))
+
+
+def _valgrind_detail(result, report) -> str:
+    """Valgrind's own first error and leaks, and the command that reruns the
+    program under the same checks from the lab directory."""
+    rerun = valgrind.rerun_command(result.argv, Path(str(result.argv[0])).parent)
+    return valgrind.detail(report) + f"\nby hand, in the lab directory: {rerun}"
 
 
 def expect_stderr_line(result: Result, *needles: str, what: str = "", hint: str = "") -> None:
@@ -144,9 +148,7 @@ def expect_valgrind_clean(result, what: str = "") -> None:
                        "AddressSanitizer and UBSan name the line of the error and, for a leak, "
                        "of its malloc. Rebuild with `make SAN=1` and run the same command to "
                        "see it yourself.", detail=report.excerpt())
-    program = Path(str(result.argv[0]))
-    rerun = valgrind.rerun_command(result.argv, program.parent)
     raise Mismatch(what or f"valgrind on `{' '.join(result.argv)}`",
                    "no memory errors, no leaks, no descriptors left open",
                    valgrind.summary(report), valgrind.hint(report),
-                   detail=valgrind.detail(report) + f"\nby hand, in the lab directory: {rerun}")
+                   detail=_valgrind_detail(result, report))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -68,12 +68,10 @@ class SanitizerReport:
         return "\n".join(body.splitlines()[:lines])
 
 
-def report(stderr: bytes, exit_code: int | None, sources: list[str] = ()) -> SanitizerReport:
+def report(stderr: bytes, exit_code: int | None) -> SanitizerReport:
     text = stderr[-200_000:].decode("utf-8", "replace")
     result = SanitizerReport(text=text, exit_code=exit_code)
     result.headlines = [m.group(1) for m in _ERROR.finditer(text)
                         if not m.group(1).startswith("SUMMARY")][:5]
-    own = [f"{func} ({Path(where).name})" for func, where in _FRAME.findall(text)
-           if not sources or Path(where.rsplit(":", 1)[0]).name in sources]
-    result.frames = own[:6]
+    result.frames = [f"{func} ({Path(where).name})" for func, where in _FRAME.findall(text)][:6]
     return result
