@@ -58,6 +58,7 @@ struct pb_bytes {
 };
 
 struct pb_msgdesc;
+struct pb_enumdesc;
 
 struct pb_field {
     uint32_t number;
@@ -66,13 +67,28 @@ struct pb_field {
     uint16_t offset;  /* of the field (or of the items pointer) in the struct */
     uint16_t size;    /* of one value in C: sizeof(int32_t), of the sub-message struct... */
     const struct pb_msgdesc *sub; /* PB_MESSAGE: the sub-message's table */
+    /* For text formats (pbtext.h); the codec does not use them. */
+    const char *name;                   /* the field's name in the .proto */
+    const struct pb_enumdesc *enumdesc; /* PB_ENUM: the enum's values */
+};
+
+/* An enum's values, for text formats: pbgen writes one per enum. */
+struct pb_enumvalue {
+    const char *name;
+    int32_t number;
+};
+
+struct pb_enumdesc {
+    const char *name; /* full name: "scoreboard.Level" */
+    size_t nvalues;
+    const struct pb_enumvalue *values; /* in .proto order */
 };
 
 struct pb_msgdesc {
-    const char *name;
+    const char *name; /* full name: "scoreboard.Score" */
     size_t size; /* sizeof the struct */
     size_t nfields;
-    const struct pb_field *fields; /* in field-number order */
+    const struct pb_field *fields; /* in field-number order (NULL when there are none) */
 };
 
 /* A bump allocator over a caller's buffer: pb_decode's only memory. */

@@ -3,34 +3,53 @@
 
 #include "scoreboard.pb.h"
 
+static const struct pb_enumvalue scoreboard_Level_values[] = {
+    {"LEVEL_UNSPECIFIED", 0},
+    {"EASY", 1},
+    {"HARD", 2},
+};
+const struct pb_enumdesc scoreboard_Level_enumdesc = {"scoreboard.Level", 3, scoreboard_Level_values};
+
+static const struct pb_enumvalue scoreboard_Status_values[] = {
+    {"OK", 0},
+    {"INVALID_ARGUMENT", 3},
+    {"DEADLINE_EXCEEDED", 4},
+    {"NOT_FOUND", 5},
+    {"RESOURCE_EXHAUSTED", 8},
+    {"UNIMPLEMENTED", 12},
+    {"INTERNAL", 13},
+    {"UNAVAILABLE", 14},
+};
+const struct pb_enumdesc scoreboard_Status_enumdesc = {"scoreboard.Status", 8, scoreboard_Status_values};
+
 static const struct pb_field scoreboard_Player_fields[] = {
-    {1, PB_STRING, 0, offsetof(struct scoreboard_Player, name), sizeof(struct pb_bytes), NULL},
+    {1, PB_STRING, 0, offsetof(struct scoreboard_Player, name), sizeof(struct pb_bytes), NULL, "name", NULL},
 };
 const struct pb_msgdesc scoreboard_Player_desc = {"scoreboard.Player", sizeof(struct scoreboard_Player), 1, scoreboard_Player_fields};
 
 _Static_assert(offsetof(struct scoreboard_Score, laps_count) == offsetof(struct scoreboard_Score, laps) + sizeof(void *), "laps_count follows laps");
 static const struct pb_field scoreboard_Score_fields[] = {
-    {1, PB_STRING, 0, offsetof(struct scoreboard_Score, player), sizeof(struct pb_bytes), NULL},
-    {2, PB_SINT64, 0, offsetof(struct scoreboard_Score, points), sizeof(int64_t), NULL},
-    {3, PB_ENUM, 0, offsetof(struct scoreboard_Score, level), sizeof(int32_t), NULL},
-    {4, PB_BOOL, 0, offsetof(struct scoreboard_Score, verified), sizeof(bool), NULL},
-    {5, PB_BYTES, 0, offsetof(struct scoreboard_Score, proof), sizeof(struct pb_bytes), NULL},
-    {6, PB_UINT32, 1, offsetof(struct scoreboard_Score, laps), sizeof(uint32_t), NULL},
-    {7, PB_FIXED64, 0, offsetof(struct scoreboard_Score, when), sizeof(uint64_t), NULL},
-    {8, PB_DOUBLE, 0, offsetof(struct scoreboard_Score, accuracy), sizeof(double), NULL},
+    {1, PB_STRING, 0, offsetof(struct scoreboard_Score, player), sizeof(struct pb_bytes), NULL, "player", NULL},
+    {2, PB_SINT64, 0, offsetof(struct scoreboard_Score, points), sizeof(int64_t), NULL, "points", NULL},
+    {3, PB_ENUM, 0, offsetof(struct scoreboard_Score, level), sizeof(int32_t), NULL, "level", &scoreboard_Level_enumdesc},
+    {4, PB_BOOL, 0, offsetof(struct scoreboard_Score, verified), sizeof(bool), NULL, "verified", NULL},
+    {5, PB_BYTES, 0, offsetof(struct scoreboard_Score, proof), sizeof(struct pb_bytes), NULL, "proof", NULL},
+    {6, PB_UINT32, 1, offsetof(struct scoreboard_Score, laps), sizeof(uint32_t), NULL, "laps", NULL},
+    {7, PB_FIXED64, 0, offsetof(struct scoreboard_Score, when), sizeof(uint64_t), NULL, "when", NULL},
+    {8, PB_DOUBLE, 0, offsetof(struct scoreboard_Score, accuracy), sizeof(double), NULL, "accuracy", NULL},
 };
 const struct pb_msgdesc scoreboard_Score_desc = {"scoreboard.Score", sizeof(struct scoreboard_Score), 8, scoreboard_Score_fields};
 
 static const struct pb_field scoreboard_TopRequest_fields[] = {
-    {1, PB_UINT32, 0, offsetof(struct scoreboard_TopRequest, count), sizeof(uint32_t), NULL},
-    {2, PB_ENUM, 0, offsetof(struct scoreboard_TopRequest, level), sizeof(int32_t), NULL},
+    {1, PB_UINT32, 0, offsetof(struct scoreboard_TopRequest, count), sizeof(uint32_t), NULL, "count", NULL},
+    {2, PB_ENUM, 0, offsetof(struct scoreboard_TopRequest, level), sizeof(int32_t), NULL, "level", &scoreboard_Level_enumdesc},
 };
 const struct pb_msgdesc scoreboard_TopRequest_desc = {"scoreboard.TopRequest", sizeof(struct scoreboard_TopRequest), 2, scoreboard_TopRequest_fields};
 
 _Static_assert(offsetof(struct scoreboard_Ranking, scores_count) == offsetof(struct scoreboard_Ranking, scores) + sizeof(void *), "scores_count follows scores");
 static const struct pb_field scoreboard_Ranking_fields[] = {
-    {1, PB_MESSAGE, 1, offsetof(struct scoreboard_Ranking, scores), sizeof(struct scoreboard_Score), &scoreboard_Score_desc},
-    {2, PB_UINT32, 0, offsetof(struct scoreboard_Ranking, total), sizeof(uint32_t), NULL},
+    {1, PB_MESSAGE, 1, offsetof(struct scoreboard_Ranking, scores), sizeof(struct scoreboard_Score), &scoreboard_Score_desc, "scores", NULL},
+    {2, PB_UINT32, 0, offsetof(struct scoreboard_Ranking, total), sizeof(uint32_t), NULL, "total", NULL},
 };
 const struct pb_msgdesc scoreboard_Ranking_desc = {"scoreboard.Ranking", sizeof(struct scoreboard_Ranking), 2, scoreboard_Ranking_fields};
 
@@ -43,53 +62,82 @@ _Static_assert(offsetof(struct scoreboard_AllTypes, r_str_count) == offsetof(str
 _Static_assert(offsetof(struct scoreboard_AllTypes, r_raw_count) == offsetof(struct scoreboard_AllTypes, r_raw) + sizeof(void *), "r_raw_count follows r_raw");
 _Static_assert(offsetof(struct scoreboard_AllTypes, r_player_count) == offsetof(struct scoreboard_AllTypes, r_player) + sizeof(void *), "r_player_count follows r_player");
 static const struct pb_field scoreboard_AllTypes_fields[] = {
-    {1, PB_INT32, 0, offsetof(struct scoreboard_AllTypes, i32), sizeof(int32_t), NULL},
-    {2, PB_INT64, 0, offsetof(struct scoreboard_AllTypes, i64), sizeof(int64_t), NULL},
-    {3, PB_UINT32, 0, offsetof(struct scoreboard_AllTypes, u32), sizeof(uint32_t), NULL},
-    {4, PB_UINT64, 0, offsetof(struct scoreboard_AllTypes, u64), sizeof(uint64_t), NULL},
-    {5, PB_SINT32, 0, offsetof(struct scoreboard_AllTypes, s32), sizeof(int32_t), NULL},
-    {6, PB_SINT64, 0, offsetof(struct scoreboard_AllTypes, s64), sizeof(int64_t), NULL},
-    {7, PB_BOOL, 0, offsetof(struct scoreboard_AllTypes, flag), sizeof(bool), NULL},
-    {8, PB_ENUM, 0, offsetof(struct scoreboard_AllTypes, level), sizeof(int32_t), NULL},
-    {9, PB_FIXED32, 0, offsetof(struct scoreboard_AllTypes, f32), sizeof(uint32_t), NULL},
-    {10, PB_FIXED64, 0, offsetof(struct scoreboard_AllTypes, f64), sizeof(uint64_t), NULL},
-    {11, PB_SFIXED32, 0, offsetof(struct scoreboard_AllTypes, sf32), sizeof(int32_t), NULL},
-    {12, PB_SFIXED64, 0, offsetof(struct scoreboard_AllTypes, sf64), sizeof(int64_t), NULL},
-    {13, PB_FLOAT, 0, offsetof(struct scoreboard_AllTypes, fl), sizeof(float), NULL},
-    {14, PB_DOUBLE, 0, offsetof(struct scoreboard_AllTypes, db), sizeof(double), NULL},
-    {15, PB_STRING, 0, offsetof(struct scoreboard_AllTypes, str), sizeof(struct pb_bytes), NULL},
-    {16, PB_BYTES, 0, offsetof(struct scoreboard_AllTypes, raw), sizeof(struct pb_bytes), NULL},
-    {17, PB_MESSAGE, 0, offsetof(struct scoreboard_AllTypes, player), sizeof(struct scoreboard_Player), &scoreboard_Player_desc},
-    {18, PB_MESSAGE, 0, offsetof(struct scoreboard_AllTypes, child), sizeof(struct scoreboard_AllTypes), &scoreboard_AllTypes_desc},
-    {19, PB_INT32, 1, offsetof(struct scoreboard_AllTypes, r_i32), sizeof(int32_t), NULL},
-    {20, PB_SINT64, 1, offsetof(struct scoreboard_AllTypes, r_s64), sizeof(int64_t), NULL},
-    {21, PB_FIXED32, 1, offsetof(struct scoreboard_AllTypes, r_f32), sizeof(uint32_t), NULL},
-    {22, PB_DOUBLE, 1, offsetof(struct scoreboard_AllTypes, r_db), sizeof(double), NULL},
-    {23, PB_BOOL, 1, offsetof(struct scoreboard_AllTypes, r_flag), sizeof(bool), NULL},
-    {24, PB_STRING, 1, offsetof(struct scoreboard_AllTypes, r_str), sizeof(struct pb_bytes), NULL},
-    {25, PB_BYTES, 1, offsetof(struct scoreboard_AllTypes, r_raw), sizeof(struct pb_bytes), NULL},
-    {26, PB_MESSAGE, 1, offsetof(struct scoreboard_AllTypes, r_player), sizeof(struct scoreboard_Player), &scoreboard_Player_desc},
-    {536870911, PB_UINT32, 0, offsetof(struct scoreboard_AllTypes, big_number), sizeof(uint32_t), NULL},
+    {1, PB_INT32, 0, offsetof(struct scoreboard_AllTypes, i32), sizeof(int32_t), NULL, "i32", NULL},
+    {2, PB_INT64, 0, offsetof(struct scoreboard_AllTypes, i64), sizeof(int64_t), NULL, "i64", NULL},
+    {3, PB_UINT32, 0, offsetof(struct scoreboard_AllTypes, u32), sizeof(uint32_t), NULL, "u32", NULL},
+    {4, PB_UINT64, 0, offsetof(struct scoreboard_AllTypes, u64), sizeof(uint64_t), NULL, "u64", NULL},
+    {5, PB_SINT32, 0, offsetof(struct scoreboard_AllTypes, s32), sizeof(int32_t), NULL, "s32", NULL},
+    {6, PB_SINT64, 0, offsetof(struct scoreboard_AllTypes, s64), sizeof(int64_t), NULL, "s64", NULL},
+    {7, PB_BOOL, 0, offsetof(struct scoreboard_AllTypes, flag), sizeof(bool), NULL, "flag", NULL},
+    {8, PB_ENUM, 0, offsetof(struct scoreboard_AllTypes, level), sizeof(int32_t), NULL, "level", &scoreboard_Level_enumdesc},
+    {9, PB_FIXED32, 0, offsetof(struct scoreboard_AllTypes, f32), sizeof(uint32_t), NULL, "f32", NULL},
+    {10, PB_FIXED64, 0, offsetof(struct scoreboard_AllTypes, f64), sizeof(uint64_t), NULL, "f64", NULL},
+    {11, PB_SFIXED32, 0, offsetof(struct scoreboard_AllTypes, sf32), sizeof(int32_t), NULL, "sf32", NULL},
+    {12, PB_SFIXED64, 0, offsetof(struct scoreboard_AllTypes, sf64), sizeof(int64_t), NULL, "sf64", NULL},
+    {13, PB_FLOAT, 0, offsetof(struct scoreboard_AllTypes, fl), sizeof(float), NULL, "fl", NULL},
+    {14, PB_DOUBLE, 0, offsetof(struct scoreboard_AllTypes, db), sizeof(double), NULL, "db", NULL},
+    {15, PB_STRING, 0, offsetof(struct scoreboard_AllTypes, str), sizeof(struct pb_bytes), NULL, "str", NULL},
+    {16, PB_BYTES, 0, offsetof(struct scoreboard_AllTypes, raw), sizeof(struct pb_bytes), NULL, "raw", NULL},
+    {17, PB_MESSAGE, 0, offsetof(struct scoreboard_AllTypes, player), sizeof(struct scoreboard_Player), &scoreboard_Player_desc, "player", NULL},
+    {18, PB_MESSAGE, 0, offsetof(struct scoreboard_AllTypes, child), sizeof(struct scoreboard_AllTypes), &scoreboard_AllTypes_desc, "child", NULL},
+    {19, PB_INT32, 1, offsetof(struct scoreboard_AllTypes, r_i32), sizeof(int32_t), NULL, "r_i32", NULL},
+    {20, PB_SINT64, 1, offsetof(struct scoreboard_AllTypes, r_s64), sizeof(int64_t), NULL, "r_s64", NULL},
+    {21, PB_FIXED32, 1, offsetof(struct scoreboard_AllTypes, r_f32), sizeof(uint32_t), NULL, "r_f32", NULL},
+    {22, PB_DOUBLE, 1, offsetof(struct scoreboard_AllTypes, r_db), sizeof(double), NULL, "r_db", NULL},
+    {23, PB_BOOL, 1, offsetof(struct scoreboard_AllTypes, r_flag), sizeof(bool), NULL, "r_flag", NULL},
+    {24, PB_STRING, 1, offsetof(struct scoreboard_AllTypes, r_str), sizeof(struct pb_bytes), NULL, "r_str", NULL},
+    {25, PB_BYTES, 1, offsetof(struct scoreboard_AllTypes, r_raw), sizeof(struct pb_bytes), NULL, "r_raw", NULL},
+    {26, PB_MESSAGE, 1, offsetof(struct scoreboard_AllTypes, r_player), sizeof(struct scoreboard_Player), &scoreboard_Player_desc, "r_player", NULL},
+    {536870911, PB_UINT32, 0, offsetof(struct scoreboard_AllTypes, big_number), sizeof(uint32_t), NULL, "big_number", NULL},
 };
 const struct pb_msgdesc scoreboard_AllTypes_desc = {"scoreboard.AllTypes", sizeof(struct scoreboard_AllTypes), 27, scoreboard_AllTypes_fields};
 
 static const struct pb_field scoreboard_Test1_fields[] = {
-    {1, PB_INT32, 0, offsetof(struct scoreboard_Test1, a), sizeof(int32_t), NULL},
+    {1, PB_INT32, 0, offsetof(struct scoreboard_Test1, a), sizeof(int32_t), NULL, "a", NULL},
 };
 const struct pb_msgdesc scoreboard_Test1_desc = {"scoreboard.Test1", sizeof(struct scoreboard_Test1), 1, scoreboard_Test1_fields};
 
 static const struct pb_field scoreboard_Test2_fields[] = {
-    {2, PB_STRING, 0, offsetof(struct scoreboard_Test2, b), sizeof(struct pb_bytes), NULL},
+    {2, PB_STRING, 0, offsetof(struct scoreboard_Test2, b), sizeof(struct pb_bytes), NULL, "b", NULL},
 };
 const struct pb_msgdesc scoreboard_Test2_desc = {"scoreboard.Test2", sizeof(struct scoreboard_Test2), 1, scoreboard_Test2_fields};
 
 static const struct pb_field scoreboard_Test3_fields[] = {
-    {3, PB_MESSAGE, 0, offsetof(struct scoreboard_Test3, c), sizeof(struct scoreboard_Test1), &scoreboard_Test1_desc},
+    {3, PB_MESSAGE, 0, offsetof(struct scoreboard_Test3, c), sizeof(struct scoreboard_Test1), &scoreboard_Test1_desc, "c", NULL},
 };
 const struct pb_msgdesc scoreboard_Test3_desc = {"scoreboard.Test3", sizeof(struct scoreboard_Test3), 1, scoreboard_Test3_fields};
 
 _Static_assert(offsetof(struct scoreboard_Test5, f_count) == offsetof(struct scoreboard_Test5, f) + sizeof(void *), "f_count follows f");
 static const struct pb_field scoreboard_Test5_fields[] = {
-    {6, PB_INT32, 1, offsetof(struct scoreboard_Test5, f), sizeof(int32_t), NULL},
+    {6, PB_INT32, 1, offsetof(struct scoreboard_Test5, f), sizeof(int32_t), NULL, "f", NULL},
 };
 const struct pb_msgdesc scoreboard_Test5_desc = {"scoreboard.Test5", sizeof(struct scoreboard_Test5), 1, scoreboard_Test5_fields};
+
+static const struct pb_field scoreboard_Call_fields[] = {
+    {1, PB_UINT64, 0, offsetof(struct scoreboard_Call, id), sizeof(uint64_t), NULL, "id", NULL},
+    {2, PB_STRING, 0, offsetof(struct scoreboard_Call, method), sizeof(struct pb_bytes), NULL, "method", NULL},
+    {3, PB_UINT32, 0, offsetof(struct scoreboard_Call, deadline_ms), sizeof(uint32_t), NULL, "deadline_ms", NULL},
+    {4, PB_BYTES, 0, offsetof(struct scoreboard_Call, payload), sizeof(struct pb_bytes), NULL, "payload", NULL},
+};
+const struct pb_msgdesc scoreboard_Call_desc = {"scoreboard.Call", sizeof(struct scoreboard_Call), 4, scoreboard_Call_fields};
+
+static const struct pb_field scoreboard_Reply_fields[] = {
+    {1, PB_UINT64, 0, offsetof(struct scoreboard_Reply, id), sizeof(uint64_t), NULL, "id", NULL},
+    {2, PB_ENUM, 0, offsetof(struct scoreboard_Reply, status), sizeof(int32_t), NULL, "status", &scoreboard_Status_enumdesc},
+    {3, PB_STRING, 0, offsetof(struct scoreboard_Reply, message), sizeof(struct pb_bytes), NULL, "message", NULL},
+    {4, PB_BYTES, 0, offsetof(struct scoreboard_Reply, payload), sizeof(struct pb_bytes), NULL, "payload", NULL},
+};
+const struct pb_msgdesc scoreboard_Reply_desc = {"scoreboard.Reply", sizeof(struct scoreboard_Reply), 4, scoreboard_Reply_fields};
+
+static const struct pb_field scoreboard_Rank_fields[] = {
+    {1, PB_UINT32, 0, offsetof(struct scoreboard_Rank, rank), sizeof(uint32_t), NULL, "rank", NULL},
+    {2, PB_UINT32, 0, offsetof(struct scoreboard_Rank, total), sizeof(uint32_t), NULL, "total", NULL},
+};
+const struct pb_msgdesc scoreboard_Rank_desc = {"scoreboard.Rank", sizeof(struct scoreboard_Rank), 2, scoreboard_Rank_fields};
+
+const struct pb_msgdesc scoreboard_Empty_desc = {"scoreboard.Empty", sizeof(struct scoreboard_Empty), 0, NULL};
+
+static const struct pb_field scoreboard_WaitRequest_fields[] = {
+    {1, PB_UINT32, 0, offsetof(struct scoreboard_WaitRequest, ms), sizeof(uint32_t), NULL, "ms", NULL},
+};
+const struct pb_msgdesc scoreboard_WaitRequest_desc = {"scoreboard.WaitRequest", sizeof(struct scoreboard_WaitRequest), 1, scoreboard_WaitRequest_fields};

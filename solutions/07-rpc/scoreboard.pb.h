@@ -12,6 +12,19 @@ enum scoreboard_Level {
     scoreboard_EASY = 1,
     scoreboard_HARD = 2,
 };
+extern const struct pb_enumdesc scoreboard_Level_enumdesc;
+
+enum scoreboard_Status {
+    scoreboard_OK = 0,
+    scoreboard_INVALID_ARGUMENT = 3,
+    scoreboard_DEADLINE_EXCEEDED = 4,
+    scoreboard_NOT_FOUND = 5,
+    scoreboard_RESOURCE_EXHAUSTED = 8,
+    scoreboard_UNIMPLEMENTED = 12,
+    scoreboard_INTERNAL = 13,
+    scoreboard_UNAVAILABLE = 14,
+};
+extern const struct pb_enumdesc scoreboard_Status_enumdesc;
 
 struct scoreboard_Player;
 struct scoreboard_Score;
@@ -22,6 +35,11 @@ struct scoreboard_Test1;
 struct scoreboard_Test2;
 struct scoreboard_Test3;
 struct scoreboard_Test5;
+struct scoreboard_Call;
+struct scoreboard_Reply;
+struct scoreboard_Rank;
+struct scoreboard_Empty;
+struct scoreboard_WaitRequest;
 
 struct scoreboard_Player {
     struct pb_bytes name;
@@ -113,5 +131,37 @@ struct scoreboard_Test5 {
     size_t f_count;
 };
 extern const struct pb_msgdesc scoreboard_Test5_desc;
+
+struct scoreboard_Call {
+    uint64_t id;
+    struct pb_bytes method;
+    uint32_t deadline_ms;
+    struct pb_bytes payload;
+};
+extern const struct pb_msgdesc scoreboard_Call_desc;
+
+struct scoreboard_Reply {
+    uint64_t id;
+    int32_t status;
+    struct pb_bytes message;
+    struct pb_bytes payload;
+};
+extern const struct pb_msgdesc scoreboard_Reply_desc;
+
+struct scoreboard_Rank {
+    uint32_t rank;
+    uint32_t total;
+};
+extern const struct pb_msgdesc scoreboard_Rank_desc;
+
+struct scoreboard_Empty {
+    char unused; /* a message without fields: C has no empty structs */
+};
+extern const struct pb_msgdesc scoreboard_Empty_desc;
+
+struct scoreboard_WaitRequest {
+    uint32_t ms;
+};
+extern const struct pb_msgdesc scoreboard_WaitRequest_desc;
 
 #endif
