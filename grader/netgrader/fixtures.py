@@ -340,3 +340,23 @@ def redis_server(tmp_path, journal):
     from . import redis as redis_peers
 
     yield from _tracked(lambda: redis_peers.start_redis(tmp_path, journal), RealServer.stop)
+
+
+# --- Lab 07 (rpc): the reference client of the scoreboard service, see netgrader/sbrpc.py -----
+
+SCOREBOARD_PROTO = Path(__file__).resolve().parents[2] / "labs" / "07-rpc" / "scoreboard.proto"
+
+
+@pytest.fixture
+def sb_client(journal):
+    """sb_client(target, name="client", rcvbuf=None) -> an sbrpc.SbClient
+    connected to target (a port on 127.0.0.1, (host, port), or the path of a
+    Unix-domain socket), with the messages of labs/07-rpc/scoreboard.proto
+    (its module: `.pb`): .call(method, request), .send_call, .reply_for,
+    .replies(ids), .send(bytes), .closed(); closed at teardown."""
+    from . import sbrpc
+
+    def create(target, name="client", rcvbuf=None):
+        return sbrpc.SbClient(sbrpc.messages(SCOREBOARD_PROTO), target, journal, name, rcvbuf)
+
+    yield from _tracked(create, lambda c: c.close())

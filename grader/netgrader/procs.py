@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -333,8 +334,9 @@ class Runner:
 
     def start_server(self, argv, *, listening_timeout: float = 10, limits: Limits | None = None,
                      valgrind: bool = False, env: dict | None = None, cwd=None,
-                     label: str | None = None) -> "Server":
-        """Start a server and wait for its `listening on port N` line."""
+                     label: str | None = None, unix_path: str | None = None) -> "Server":
+        """Start a server and wait for its `listening on port N` line (with
+        unix_path: its `listening on PATH` line, PATH a Unix-domain socket)."""
         label = label or Path(str(argv[0])).name
         limits = limits or Limits(cpu_seconds=60)
         argv, valgrind, env, sanitized = self._memcheck(argv, valgrind, env)
@@ -346,6 +348,7 @@ class Runner:
                         child_env({**self.env, **(env or {})}), cwd or self.workdir,
                         self.journal, cgroup)
         server.sanitized = sanitized
+        server.unix_path = None if unix_path is None else str(unix_path)
         self.journal.programs.append((label, err_path))
         self.journal.servers.append(server)
         self._servers.append(server)
@@ -381,6 +384,7 @@ class Server:
                  cgroup: PidsCgroup):
         self.cgroup = cgroup
         self.sanitized = False
+        self.unix_path: str | None = None  # announced as `listening on PATH` instead of a port
         self._stopping = False
         self.full_argv, self.argv, self.label = full_argv, argv, label
         self.err_path, self.vg_log = err_path, vg_log
@@ -438,7 +442,8 @@ class Server:
             while self._first_line() is None and not self._eof and not deadline.expired():
                 self._cond.wait(min(0.2, deadline.remaining()) or 0.01)
             first = self._first_line()
-        expected = "`listening on port N` as the first line on stdout, flushed"
+        expected = (f"`listening on {self.unix_path}`" if self.unix_path is not None else
+                    "`listening on port N`") + " as the first line on stdout, flushed"
         hint = ("Print the line with printf and then fflush(stdout) once the socket is bound "
                 "(and listening, for TCP): stdout is fully buffered when it is not a terminal.")
         if first is None:
@@ -466,6 +471,8 @@ class Server:
                 got += f"; its stdout so far: {seen!r}"
             raise ServerError(f"starting `{show_argv(self.argv)}`", expected, got, hint)
         text = first.rstrip(b"\r")
+        if self.unix_path is not None:
+            return self._check_unix_line(text)
         if not text.startswith(LISTENING_PREFIX) or not text[len(LISTENING_PREFIX):].isdigit():
             self.kill()
             raise ServerError(f"starting `{show_argv(self.argv)}`", expected,
@@ -480,6 +487,34 @@ class Server:
         self._check_port_is_bound(port)
         self.port = port
         return port
+
+    def _check_unix_line(self, text: bytes) -> int:
+        """`listening on PATH`, PATH the Unix-domain socket the server was
+        told to use, which must then be a socket file."""
+        path = self.unix_path
+        want = f"listening on {path}"
+        if text != want.encode():
+            self.kill()
+            raise ServerError(f"starting `{show_argv(self.argv)}`",
+                              f"`{want}` as the first line on stdout, flushed",
+                              f"first line {text[:160]!r}",
+                              "Print `listening on ` and the path exactly as given, once the "
+                              "socket is bound and listening, then fflush(stdout).")
+        where = os.path.join(str(self.cwd), path)  # a relative PATH is the server's
+        try:
+            is_socket = stat.S_ISSOCK(os.stat(where).st_mode)
+        except OSError:
+            is_socket = False
+        if not is_socket:
+            self.kill()
+            raise ServerError(f"starting `{show_argv(self.argv)}`",
+                              f"a Unix-domain socket at {path}",
+                              "no socket file there" if not os.path.lexists(where) else
+                              "a file that is not a socket",
+                              "bind() an AF_UNIX socket to the path (it creates the file), "
+                              "listen(), then print the line.")
+        self.journal.step(f"server said it listens on {path}")
+        return 0
 
     def _check_port_is_bound(self, port: int) -> None:
         """The announced port must be one the server's processes hold."""
