@@ -9,14 +9,25 @@ and redis-cli run against any port.
                                                  # None, list or RespError
     server = start_redis(tmp_path, journal)      # server.port
     output = redis_cli(port, script_text)        # redis-cli's own output
+    expect_same_replies(script, redis_output, our_output, what)   # reply by reply
 
 Simple strings come back as str, bulk strings as bytes, errors as RespError
 (a str subclass holding the text after '-'), nulls as None.
+
+The differential tests run one script through `redis-cli --no-raw` against
+redis-server and against the lab's server and compare the replies one by
+one. The members of SMEMBERS, KEYS, SPOP with a count, HKEYS and HVALS, and
+HGETALL's field-value pairs, come in an order the handout leaves open
+(Redis's is its encoding's): those replies are compared as multisets.
 """
 from __future__ import annotations
 
+import fcntl
+import re
 import socket
+import struct
 import subprocess
+import termios
 from pathlib import Path
 
 from . import timing
@@ -141,6 +152,12 @@ class RespClient:
         except socket.timeout:
             return False
 
+    def unacknowledged(self) -> int:
+        """Bytes sent that the server's kernel has not acknowledged yet (SIOCOUTQ): 0 once
+        everything sent sits in the server's receive queue (or was read)."""
+        return struct.unpack("i", fcntl.ioctl(self.sock.fileno(), termios.TIOCOUTQ,
+                                              b"\0" * 4))[0]
+
     def close(self) -> None:
         try:
             self.sock.close()
@@ -177,3 +194,58 @@ def redis_cli(port: int, stdin: str | bytes = b"", args: list[str] | None = None
     data = stdin.encode() if isinstance(stdin, str) else stdin
     return subprocess.run([cli, "-h", "127.0.0.1", "-p", str(port), *(args or [])], input=data,
                           capture_output=True, timeout=timing.scaled(timeout))
+
+
+# Replies whose members come in the server's own order, with the size of a member: they are
+# compared as multisets (of pairs for HGETALL).
+UNORDERED = {"SMEMBERS": 1, "KEYS": 1, "SPOP": 1, "HKEYS": 1, "HVALS": 1, "HGETALL": 2}
+_NUMBERED = re.compile(r"^(\d+)\) ")
+
+
+def cli_replies(output: bytes) -> list[list[str]]:
+    """redis-cli --no-raw's output cut into replies: a line each, or an array's numbered lines
+    ("1) ...", "2) ...")."""
+    replies: list[list[str]] = []
+    following = None  # the number the current array's next line would carry
+    for line in output.decode(errors="replace").splitlines():
+        m = _NUMBERED.match(line)
+        if m and following is not None and int(m.group(1)) == following:
+            replies[-1].append(line)
+            following += 1
+        else:
+            replies.append([line])
+            following = 2 if m and m.group(1) == "1" else None
+    return replies
+
+
+def canonical(command: str, reply: list[str]) -> list:
+    """A reply as compared: in order, or sorted members (pairs) for UNORDERED commands."""
+    words = command.split()
+    size = UNORDERED.get(words[0].upper()) if words else None
+    if size is None or not _NUMBERED.match(reply[0]):
+        return reply
+    items = [_NUMBERED.sub("", line) for line in reply]
+    return sorted(tuple(items[i:i + size]) for i in range(0, len(items), size))
+
+
+def expect_same_replies(script: str, want: subprocess.CompletedProcess,
+                        got: subprocess.CompletedProcess, what: str) -> None:
+    """redis-cli --no-raw ran script against redis-server (want) and the lab's server (got):
+    the same replies, command by command (UNORDERED ones as multisets); else a Mismatch that
+    names the first command whose replies differ."""
+    commands = [line for line in script.splitlines() if line.strip()]
+    wants, gots = cli_replies(want.stdout), cli_replies(got.stdout)
+    for i in range(max(len(wants), len(gots))):
+        command = commands[i] if i < len(commands) else "(after the last command)"
+        w = wants[i] if i < len(wants) else ["(nothing)"]
+        g = gots[i] if i < len(gots) else ["(nothing)"]
+        if canonical(command, w) != canonical(command, g):
+            free = " (members in any order)" if canonical(command, w) is not w else ""
+            raise Mismatch(f"{what}: the reply to command {i + 1}, `{command}`{free}",
+                           " | ".join(w), " | ".join(g),
+                           "The same replies as redis-server, error texts included; "
+                           "`redis-cli --no-raw` shows each reply's type (\"OK\" is a bulk "
+                           "string, OK a simple string).")
+    if got.returncode != 0:
+        raise Mismatch(f"{what}: redis-cli", "exit status 0",
+                       f"{got.returncode}: {got.stderr[-200:]!r}")

@@ -1,9 +1,10 @@
 /*
  * check_evloop.c - unit tests of evloop.c, each run under both backends
- * (epoll and poll): timer order and re-arm, EL_NOMORE and finalizers, a
- * timer deleted by another, descriptors deleted inside callbacks, a
- * reused descriptor number, 10,000 descriptors, el_stop (public: students
- * run them too).
+ * (epoll and poll): timer order and re-arm (with 0: once a round), EL_NOMORE
+ * and finalizers, a timer deleted by another, descriptors deleted inside
+ * callbacks, a reused descriptor number (the handler's own, and another
+ * ready one's in the same round), 10,000 descriptors, el_stop, hang-ups and
+ * errors reported alone (public: students run them too).
  *
  * Usage (from the repository's top directory):
  *     make -C labs/06-epoll check-runner \
@@ -79,6 +80,14 @@ static long long rearming(struct el_loop *loop, long long id, void *data)
     return EL_NOMORE;
 }
 
+static long long rearm_zero(struct el_loop *loop, long long id, void *data)
+{
+    (void)loop;
+    (void)id;
+    (*(int *)data)++;
+    return 0; /* again, on the next round */
+}
+
 static void test_timers_in_deadline_order_and_rearm_in(int b)
 {
     struct el_loop *loop = make_loop(64, b);
@@ -97,6 +106,19 @@ static void test_timers_in_deadline_order_and_rearm_in(int b)
     ck_assert(el_add_timer(loop, 0, rearming, &r, NULL) > 0);
     run_until(loop, &r.done, 1000);
     ck_assert_int_eq(r.n, 4); /* once, then re-armed three times */
+    /* Re-armed with 0: due again at once, yet it waits for the next round. */
+    int runs = 0;
+    long long zero = el_add_timer(loop, 0, rearm_zero, &runs, NULL);
+    ck_assert(zero > 0);
+    for (int round = 1; round <= 5; round++) {
+        ck_assert_int_ne(el_process(loop, EL_TIME_EVENTS | EL_DONT_WAIT), -1);
+        ck_assert_msg(runs == round,
+                      "%s backend: a timer that re-arms itself with 0 ran %d times in %d calls "
+                      "of el_process (expected once a call: a timer re-armed during the timer "
+                      "phase runs in the next round, not again in this one)",
+                      backends[b], runs, round);
+    }
+    ck_assert_int_eq(el_del_timer(loop, zero), 0);
     el_destroy(loop);
 }
 
@@ -311,6 +333,81 @@ static void old_handler(struct el_loop *loop, int fd, void *data, int mask)
     ck_assert_int_eq(el_add_file(loop, sv[0], EL_READABLE, new_handler, r), 0);
 }
 
+/*
+ * Two ready descriptors; whichever handler runs first deletes the other one,
+ * and puts a new socket, with nothing to read, under the other's number
+ * (dup2) and adds it to the loop. The other's event of this round is stale:
+ * neither the old handler nor the new one may run for it.
+ */
+struct stale {
+    int fds[2][2]; /* fds[i][0] watched, fds[i][1] its peer */
+    int calls[2];
+    int fresh_calls;
+    int victim;     /* the index whose number was reused, -1 before */
+    int fresh_peer; /* the new socket's peer */
+};
+
+static void fresh_handler(struct el_loop *loop, int fd, void *data, int mask)
+{
+    (void)loop;
+    (void)fd;
+    (void)mask;
+    ((struct stale *)data)->fresh_calls++;
+}
+
+static void first_handler(struct el_loop *loop, int fd, void *data, int mask)
+{
+    (void)mask;
+    struct stale *s = data;
+    int me = fd == s->fds[0][0] ? 0 : 1;
+    s->calls[me]++;
+    char c;
+    ck_assert_int_eq(read(fd, &c, 1), 1);
+    if (s->victim != -1)
+        return;
+    int other = 1 - me;
+    int number = s->fds[other][0];
+    el_del_file(loop, number, EL_READABLE);
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert_int_eq(dup2(sv[0], number), number); /* closes the old socket, same number */
+    close(sv[0]);
+    s->fresh_peer = sv[1];
+    s->victim = other;
+    ck_assert_int_eq(el_add_file(loop, number, EL_READABLE, fresh_handler, s), 0);
+}
+
+static void test_stale_event_of_a_reused_number(struct el_loop *loop)
+{
+    struct stale s = {.victim = -1, .fresh_peer = -1};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s.fds[i]), 0);
+        ck_assert_int_eq(el_add_file(loop, s.fds[i][0], EL_READABLE, first_handler, &s), 0);
+        ck_assert_int_eq(write(s.fds[i][1], "x", 1), 1);
+    }
+    ck_assert_int_ne(el_process(loop, EL_FILE_EVENTS | EL_DONT_WAIT), -1);
+    const char *name = el_backend_name(loop);
+    ck_assert_msg(s.victim != -1, "%s backend: neither of two readable descriptors' handlers ran",
+                  name);
+    ck_assert_msg(s.fresh_calls == 0,
+                  "%s backend: a handler ran for an event polled before its descriptor number "
+                  "was reused (another handler of the same round deleted the old descriptor and "
+                  "gave its number to a new one, with nothing to read): check each event's "
+                  "descriptor generation before calling its handler",
+                  name);
+    ck_assert_msg(s.calls[s.victim] == 0, "%s backend: a deleted descriptor's handler ran", name);
+    ck_assert_int_eq(write(s.fresh_peer, "y", 1), 1);
+    ck_assert_int_ne(el_process(loop, EL_FILE_EVENTS | EL_DONT_WAIT), -1);
+    ck_assert_msg(s.fresh_calls == 1, "%s backend: the new descriptor's handler ran %d times "
+                  "once it had something to read (expected 1)", name, s.fresh_calls);
+    for (int i = 0; i < 2; i++) {
+        el_del_file(loop, s.fds[i][0], EL_READABLE);
+        close(s.fds[i][0]);
+        close(s.fds[i][1]);
+    }
+    close(s.fresh_peer);
+}
+
 static void test_reused_descriptor_number_in(int b)
 {
     struct el_loop *loop = make_loop(256, b);
@@ -332,11 +429,12 @@ static void test_reused_descriptor_number_in(int b)
     el_del_file(loop, r.fd, EL_READABLE);
     close(r.fd);
     close(r.peer);
+    test_stale_event_of_a_reused_number(loop);
     el_destroy(loop);
 }
 
 // milestone: loop
-// points: 2
+// points: 3
 START_TEST(test_reused_descriptor_number)
 {
     for (int i = 0; i < 2; i++)
@@ -387,7 +485,7 @@ static void test_ten_thousand_descriptors_in(int b)
 }
 
 // milestone: loop
-// points: 2
+// points: 1
 START_TEST(test_ten_thousand_descriptors)
 {
     for (int i = 0; i < 2; i++)
@@ -442,6 +540,13 @@ static void on_hangup(struct el_loop *loop, int fd, void *data, int mask)
     el_del_file(loop, fd, EL_READABLE | EL_WRITABLE);
 }
 
+/* A few rounds, until the handler ran (it deletes its descriptor). */
+static void rounds_until_seen(struct el_loop *loop, const int *seen)
+{
+    for (int r = 0; r < 3 && *seen == 0; r++)
+        ck_assert_int_ne(el_process(loop, EL_FILE_EVENTS | EL_DONT_WAIT), -1);
+}
+
 static void test_hangup_reported_as_readable_in(int b)
 {
     struct el_loop *loop = make_loop(64, b);
@@ -452,11 +557,45 @@ static void test_hangup_reported_as_readable_in(int b)
     ck_assert_int_ne(el_process(loop, EL_FILE_EVENTS | EL_DONT_WAIT), -1);
     ck_assert_msg(seen & EL_READABLE, "a hang-up reached the handler with mask %d", seen);
     close(sv[0]);
+
+    /* A pipe whose writer closed, emptied: a hang-up alone (EPOLLHUP, POLLHUP), no IN. */
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+    seen = 0;
+    ck_assert_int_eq(el_add_file(loop, p[0], EL_READABLE, on_hangup, &seen), 0);
+    close(p[1]);
+    rounds_until_seen(loop, &seen);
+    ck_assert_msg(seen & EL_READABLE,
+                  "%s backend: an empty pipe whose writer closed (a hang-up without IN: "
+                  "EPOLLHUP, POLLHUP) reached the handler watching it for readable with mask %d "
+                  "(0: never): report a hang-up as readable",
+                  backends[b], seen);
+    close(p[0]);
+
+    /* A full pipe whose reader closed: an error alone (EPOLLERR, POLLERR), no OUT. */
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+    static char block[4096];
+    while (write(p[1], block, sizeof block) > 0)
+        continue;
+    ck_assert_int_eq(errno, EAGAIN);
+    seen = 0;
+    ck_assert_int_eq(el_add_file(loop, p[1], EL_WRITABLE, on_hangup, &seen), 0);
+    ck_assert_int_ne(el_process(loop, EL_FILE_EVENTS | EL_DONT_WAIT), -1);
+    ck_assert_msg(seen == 0, "%s backend: the handler of a full pipe ran with mask %d before "
+                  "anything happened to it", backends[b], seen);
+    close(p[0]);
+    rounds_until_seen(loop, &seen);
+    ck_assert_msg(seen & EL_WRITABLE,
+                  "%s backend: a full pipe whose reader closed (an error without OUT: EPOLLERR, "
+                  "POLLERR) reached the handler watching it for writable with mask %d (0: "
+                  "never): report an error as readable and writable, masked by what is watched",
+                  backends[b], seen);
+    close(p[1]);
     el_destroy(loop);
 }
 
 // milestone: loop
-// points: 1
+// points: 2
 START_TEST(test_hangup_reported_as_readable)
 {
     for (int i = 0; i < 2; i++)
