@@ -155,12 +155,8 @@ struct sb_method {
     const struct pb_msgdesc *request, *response;
 };
 
-/*
- * The method named name (len bytes, case-sensitive: "Submit", "Get",
- * "Top", "Remove", "Wait"), or NULL. sb_method_find(NULL, 0) is the whole
- * table, ended by an entry whose name is NULL (for usage messages).
- */
-static inline const struct sb_method *sb_method_find(const char *name, size_t len)
+/* The service's methods, ended by an entry whose name is NULL. */
+static inline const struct sb_method *sb_method_table(void)
 {
     static const struct sb_method methods[] = {
         {"Submit", &scoreboard_Score_desc, &scoreboard_Rank_desc},
@@ -170,10 +166,18 @@ static inline const struct sb_method *sb_method_find(const char *name, size_t le
         {"Wait", &scoreboard_WaitRequest_desc, &scoreboard_Empty_desc},
         {NULL, NULL, NULL},
     };
-    if (name == NULL)
-        return methods; /* the table, ended by a NULL name */
-    for (const struct sb_method *m = methods; m->name != NULL; m++)
-        if (strlen(m->name) == len && memcmp(m->name, name, len) == 0)
+    return methods;
+}
+
+/*
+ * The method named name (len bytes, case-sensitive: "Submit", "Get",
+ * "Top", "Remove", "Wait"), or NULL. name may be NULL when len is 0 (a
+ * decoded empty string).
+ */
+static inline const struct sb_method *sb_method_find(const char *name, size_t len)
+{
+    for (const struct sb_method *m = sb_method_table(); m->name != NULL; m++)
+        if (strlen(m->name) == len && (len == 0 || memcmp(m->name, name, len) == 0))
             return m;
     return NULL;
 }
