@@ -873,8 +873,11 @@ int main(int argc, char *argv[])
         die_usage(USAGE, "-l ADDRESS is required");
     if (optind != argc)
         die_usage(USAGE, "unexpected argument '%s'", argv[optind]);
-    if (sb_addr_parse(address, &srv.addr) == -1)
+    if (sb_addr_parse(address, &srv.addr) == -1) {
+        if (errno != EINVAL && errno != ENAMETOOLONG)
+            die_errno("%s", address); /* ENOSYS: sb_addr_parse is not written yet */
         die_usage(USAGE, "-l: tcp:HOST:PORT or unix:PATH, not '%s'", address);
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
