@@ -67,7 +67,7 @@ static void expect_encoding(const struct pb_msgdesc *d, const void *msg, const v
 /* ---- varints ----------------------------------------------------------------- */
 
 // milestone: varints
-// points: 4
+// points: 2
 START_TEST(varint_golden_and_limits)
 {
     static const struct {
@@ -108,7 +108,7 @@ START_TEST(varint_golden_and_limits)
 END_TEST
 
 // milestone: varints
-// points: 3
+// points: 1
 START_TEST(varint_refuses_malformed)
 {
     uint64_t v;
@@ -132,7 +132,7 @@ START_TEST(varint_refuses_malformed)
 END_TEST
 
 // milestone: varints
-// points: 3
+// points: 1
 START_TEST(zigzag_both_ways)
 {
     static const struct {
@@ -154,7 +154,7 @@ START_TEST(zigzag_both_ways)
 END_TEST
 
 // milestone: varints
-// points: 4
+// points: 2
 START_TEST(tags_and_skipping)
 {
     uint32_t field = 0;
@@ -197,7 +197,7 @@ END_TEST
 /* ---- encoding ---------------------------------------------------------------- */
 
 // milestone: encode
-// points: 5
+// points: 2
 START_TEST(encode_golden_vectors)
 {
     struct scoreboard_Test1 t1 = {.a = 150};
@@ -224,7 +224,7 @@ START_TEST(encode_golden_vectors)
 END_TEST
 
 // milestone: encode
-// points: 5
+// points: 2
 START_TEST(encode_every_type)
 {
     struct scoreboard_AllTypes m = {
@@ -257,7 +257,7 @@ START_TEST(encode_every_type)
 END_TEST
 
 // milestone: encode
-// points: 3
+// points: 1
 START_TEST(encode_repeated_and_nested)
 {
     struct scoreboard_Player players[2] = {{{(uint8_t *)"al", 2}}, {{(uint8_t *)"", 0}}};
@@ -283,7 +283,7 @@ START_TEST(encode_repeated_and_nested)
 END_TEST
 
 // milestone: encode
-// points: 3
+// points: 1
 START_TEST(encode_never_writes_past_its_buffer)
 {
     uint32_t laps[] = {1, 300, 70000};
@@ -307,7 +307,7 @@ END_TEST
 /* ---- decoding ---------------------------------------------------------------- */
 
 // milestone: decode
-// points: 5
+// points: 2
 START_TEST(decode_golden_vectors)
 {
     struct scoreboard_Test1 t1;
@@ -339,7 +339,7 @@ START_TEST(decode_golden_vectors)
 END_TEST
 
 // milestone: decode
-// points: 5
+// points: 2
 START_TEST(decode_every_type_round_trip)
 {
     uint32_t f32s[] = {0, 1, UINT32_MAX};
@@ -383,7 +383,7 @@ START_TEST(decode_every_type_round_trip)
 END_TEST
 
 // milestone: decode
-// points: 4
+// points: 1
 START_TEST(decode_packed_unpacked_and_last_wins)
 {
     /* f unpacked 1, packed [2, 3], unpacked 4, then packed [5] */
@@ -405,7 +405,7 @@ START_TEST(decode_packed_unpacked_and_last_wins)
 END_TEST
 
 // milestone: decode
-// points: 4
+// points: 1
 START_TEST(decode_skips_unknown_fields)
 {
     const uint8_t with_unknown[] = {
@@ -425,7 +425,7 @@ START_TEST(decode_skips_unknown_fields)
 END_TEST
 
 // milestone: decode
-// points: 5
+// points: 2
 START_TEST(decode_refuses_malformed)
 {
     struct scoreboard_AllTypes m;
@@ -463,7 +463,7 @@ START_TEST(decode_refuses_malformed)
 END_TEST
 
 // milestone: decode
-// points: 3
+// points: 1
 START_TEST(decode_bounds_depth_and_arena)
 {
     /* child { child { ... } } nested `depth` levels in all (the top is 1) */

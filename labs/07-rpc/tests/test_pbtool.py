@@ -38,7 +38,7 @@ def expect_same(got_bytes, want, what):
                        str(got)[:1500] or "(an empty message)", HINT)
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(3)
 @pytest.mark.milestone("interop")
 def test_python_messages_survive_pbwire(run, lab):
     """Twenty random AllTypes messages (every type at its limits) from Python, through C, parse equal."""
@@ -50,7 +50,7 @@ def test_python_messages_survive_pbwire(run, lab):
         expect_same(out, msg, f"random AllTypes message #{i + 1} after pbtool recode")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(1)
 @pytest.mark.milestone("interop")
 def test_protoc_decode_reads_c(run, lab):
     """protoc --encode writes a Ranking; protoc --decode prints the same after pbwire."""
@@ -66,7 +66,7 @@ def test_protoc_decode_reads_c(run, lab):
         raise Mismatch("protoc --decode=scoreboard.Ranking of what pbtool wrote", want, got, HINT)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 @pytest.mark.milestone("interop")
 def test_protoc_decode_raw_reads_c(run, lab):
     """protoc --decode_raw sees the same fields in C's bytes as in Python's."""
@@ -80,7 +80,7 @@ def test_protoc_decode_raw_reads_c(run, lab):
         raise Mismatch("protoc --decode_raw of what pbtool wrote", want, got, HINT)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(1)
 @pytest.mark.milestone("interop")
 def test_newer_schema_passes_older_decoder(run, lab):
     """A Score from a newer schema (extra fields of every wire type) decodes with today's table."""
@@ -97,7 +97,7 @@ def test_newer_schema_passes_older_decoder(run, lab):
     expect_same(out, want, "a newer Score (unknown fields 9 to 13 and 100000) after pbtool recode")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 @pytest.mark.milestone("interop")
 def test_pbtool_refuses_malformed_input(run, lab):
     """A valid Score is recoded; the same bytes cut short, or with a group, are refused."""
@@ -113,7 +113,7 @@ def test_pbtool_refuses_malformed_input(run, lab):
                          "pbtool then exits 1.")
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(2)
 @pytest.mark.milestone("interop")
 def test_pbtool_valgrind_clean(run, lab):
     """pbtool recode of a large random AllTypes and of a malformed one, under Valgrind."""

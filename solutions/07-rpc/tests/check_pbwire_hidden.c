@@ -26,7 +26,7 @@ static int decode(const struct pb_msgdesc *d, const void *bytes, size_t len, voi
 // checks: pb_get_varint accepts a longer-than-needed varint (80 80 00 is 0; ff 80 80 80 80 80
 //   80 80 80 00 is 127) and returns every byte it took
 // milestone: decode
-// points: 2
+// points: 1
 START_TEST(varint_not_shortest)
 {
     uint64_t v = 9;
@@ -44,7 +44,7 @@ END_TEST
 // checks: int32 from a 5-byte varint ff ff ff ff 0f is -1 (the low 32 bits), bool from varint
 //   02 is true and is written back as 01, an enum value unknown to the schema (7) is kept
 // milestone: decode
-// points: 2
+// points: 1
 START_TEST(wide_varints_narrowed)
 {
     struct scoreboard_AllTypes m;
@@ -68,7 +68,7 @@ END_TEST
 // checks: a sub-message that comes in two records is merged (player {name "a"} then child {i32
 //   1} then child {u32 2}: child has i32 1 and u32 2), and strings are copied into the arena
 // milestone: decode
-// points: 2
+// points: 1
 START_TEST(submessage_records_merge)
 {
     const uint8_t in[] = {0x8a, 0x01, 0x03, 0x0a, 0x01, 'a', 0x92, 0x01, 0x02, 0x08, 0x01,
@@ -89,7 +89,7 @@ END_TEST
 // checks: an arena that ends inside a repeated field's growth (a fenced arena of every size from
 //   0 to what 30 packed values and 30 strings need) gives PB_ERR_NOMEM, never a write past it
 // milestone: decode
-// points: 2
+// points: 1
 START_TEST(arena_runs_out_in_repeated)
 {
     uint8_t in[200];
@@ -131,7 +131,7 @@ END_TEST
 // checks: pb_encode of a Ranking into every buffer shorter than its size (fenced) returns
 //   PB_ERR_SPACE: the cut falls in tags, length prefixes and sub-message bodies
 // milestone: encode
-// points: 2
+// points: 1
 START_TEST(encode_cut_inside_submessages)
 {
     uint32_t laps[] = {100000, 7};

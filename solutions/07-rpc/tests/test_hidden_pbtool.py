@@ -32,7 +32,7 @@ def expect_same(got_bytes, want, what):
         raise Mismatch(what, str(want)[:1500], str(got)[:1500], HINT)
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(2)
 @pytest.mark.milestone("interop")
 def test_unpacked_repeated_numbers(run, lab):
     """Repeated numbers written unpacked by Python ([packed = false]) decode as the packed ones."""
@@ -46,7 +46,7 @@ def test_unpacked_repeated_numbers(run, lab):
     expect_same(out, want, "unpacked repeated numbers after pbtool recode")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(1)
 @pytest.mark.milestone("interop")
 def test_large_ranking(run, lab):
     """A Ranking of 3000 random Scores (about 150 KB) goes through whole."""
@@ -59,7 +59,7 @@ def test_large_ranking(run, lab):
     expect_same(out, msg, "a Ranking of 3000 Scores after pbtool recode")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(1)
 @pytest.mark.milestone("interop")
 def test_nesting_limit(run, lab):
     """AllTypes.child nested 32 levels deep (with the top) decodes; 33 levels are refused."""
@@ -81,7 +81,7 @@ def test_nesting_limit(run, lab):
                 hint="Count the depth as pb_decode goes down; past PB_MAX_DEPTH, PB_ERR_DEPTH.")
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(1)
 @pytest.mark.milestone("interop")
 def test_concatenated_messages_merge(run, lab):
     """Two AllTypes serialized one after the other parse as their merge, in C as in Python."""
