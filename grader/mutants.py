@@ -64,7 +64,7 @@ PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.execut
 # What is not part of a student's lab directory: hidden tests, this tool's
 # own inputs, the instructor's notes and anything built.
 NOT_COPIED = shutil.ignore_patterns("tests", "mutants", "variants", "NOTES.md", "build",
-                                    "*.o", "*.d", "*.so", "*.orig", "*.rej")
+                                    "build-fuzz", "*.o", "*.d", "*.so", "*.orig", "*.rej")
 
 
 @dataclass
