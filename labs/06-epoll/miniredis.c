@@ -293,19 +293,6 @@ static void reply_str(struct client *c, const char *s)
     add_reply(c, s, strlen(s));
 }
 
-static void reply_fmt(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply_fmt(struct client *c, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    add_reply(c, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
 /* "-ERR text\r\n", with any CR or LF of the text turned into a space, as Redis does. */
 static void reply_error(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply_error(struct client *c, const char *fmt, ...)
@@ -326,14 +313,32 @@ static void reply_error(struct client *c, const char *fmt, ...)
     add_reply(c, "\r\n", 2);
 }
 
+/* "<type><v>\r\n" (":42", "$5", "*3"): every reply has one, so no printf here. */
+static void reply_header(struct client *c, char type, long long v)
+{
+    char buf[32];
+    char *end = buf + sizeof buf, *p = end;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    *--p = '\n';
+    *--p = '\r';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    *--p = type;
+    add_reply(c, p, (size_t)(end - p));
+}
+
 static void reply_int(struct client *c, long long v)
 {
-    reply_fmt(c, ":%lld\r\n", v);
+    reply_header(c, ':', v);
 }
 
 static void reply_bulk(struct client *c, const char *p, size_t n)
 {
-    reply_fmt(c, "$%zu\r\n", n);
+    reply_header(c, '$', (long long)n);
     add_reply(c, p, n);
     add_reply(c, "\r\n", 2);
 }
@@ -345,7 +350,7 @@ static void reply_null(struct client *c)
 
 static void reply_array(struct client *c, long long n)
 {
-    reply_fmt(c, "*%lld\r\n", n);
+    reply_header(c, '*', n);
 }
 
 /* A double as Redis 7.0 writes one: an integer when it is one, else %.17g. */
