@@ -861,7 +861,10 @@ static void incr_by(struct client *c, struct resp_cmd *cmd, long long by)
     v += by;
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%lld", v);
-    if (o != NULL) {
+    if (o != NULL && (size_t)n <= o->u.s.n) {
+        memcpy(o->u.s.p, buf, (size_t)n + 1); /* fits the old value's bytes: no allocation */
+        o->u.s.n = (size_t)n;
+    } else if (o != NULL) {
         struct str s;
         if (str_set(&s, buf, (size_t)n) == -1) {
             reply_str(c, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
