@@ -84,9 +84,13 @@ def test_sbd_submit_get_remove(start_server, lab, sb_client):
                    f"the Rank after Submit {request.player} {request.points}",
                    "A player keeps its first Score until one with strictly more points comes; "
                    "rank = 1-based place in points descending, then name ascending.")
+    reply = c.call("Submit", score(pb, "bob", 9, pb.HARD, proof=b"equal"))
+    expect_msg(c.payload(reply, "Submit"), pb.Rank(rank=2, total=3), "Submit bob 9 again")
     reply = c.call("Get", pb.Player(name="bob"))
     expect_ok(reply, "Get bob")
-    expect_msg(c.payload(reply, "Get"), score(pb, "bob", 9), "Get bob")
+    expect_msg(c.payload(reply, "Get"), score(pb, "bob", 9),
+               "Get bob after a second Submit with equal points (the first is kept)",
+               "Only strictly more points replace a kept Score.")
     reply = c.call("Get", pb.Player(name="ada"))
     expect_ok(reply, "Get ada")
     expect_msg(c.payload(reply, "Get"), score(pb, "ada", 9, pb.EASY),
@@ -267,7 +271,7 @@ def test_sbd_bad_frames_and_calls(start_server, lab, sb_client):
 @pytest.mark.milestone("server")
 @pytest.mark.needs("test_sbd_submit_get_remove")
 def test_sbd_oversized_and_truncated_frames(start_server, lab, sb_client):
-    """A frame of 65,536 bytes is served; 65,537 gets RESOURCE_EXHAUSTED and a close; a cut frame a close; others are served."""
+    """65,536 bytes served; 65,537: RESOURCE_EXHAUSTED and a close; a cut frame: a close; a half-close after whole calls: their replies, then a close."""
     server = start_sbd(start_server, lab)
     other = sb_client(server.port, "other")
     pb = other.pb
@@ -301,11 +305,47 @@ def test_sbd_oversized_and_truncated_frames(start_server, lab, sb_client):
                        "closed by the server", "still open",
                        "read() returning 0 is the end of the stream: close the connection, "
                        "whatever part of a frame is still buffered.")
+    half = sb_client(server.port, "half")
+    ids = [half.send_call("Wait", pb.WaitRequest(ms=50)),
+           half.send_call("Submit", score(pb, "half", 3))]
+    half.sock.shutdown(socket.SHUT_WR)
+    for call_id, reply in half.replies(ids, "the replies to two calls sent before a "
+                                       "half-close").items():
+        expect_ok(reply, f"half: call {call_id}, sent whole before shutdown(SHUT_WR)",
+                  "At the end of a client's stream between frames, the calls in flight are "
+                  "still answered; then the connection is closed.")
+    if not half.closed():
+        raise Mismatch("a half-closed connection once its calls are answered", "closed",
+                       "still open", "Close a connection when its client's stream has ended "
+                       "and nothing is left to send.")
     reply = other.call("Get", pb.Player(name="cut"))
     expect_status(reply, NOT_FOUND, "Get cut (its Submit was cut short: never applied)")
     reply = other.call("Get", pb.Player(name="edge"))
     expect_ok(reply, "another client afterwards: Get edge")
     expect_msg(len(other.payload(reply, "Get").proof), proof_len, "the proof's length in Get edge")
+
+
+@pytest.mark.points(1)
+@pytest.mark.milestone("server")
+@pytest.mark.needs("test_sbd_hundred_calls_in_flight")
+def test_sbd_calls_in_flight_limit(start_server, lab, sb_client):
+    """1,024 Waits in flight on one connection are fine; the 1,025th gets RESOURCE_EXHAUSTED at once; later calls are served."""
+    server = start_sbd(start_server, lab)
+    c = sb_client(server.port)
+    pb = c.pb
+    c.send(b"".join(call_bytes(pb, "Wait", pb.WaitRequest(ms=300), i) for i in range(1, 1025)))
+    c.send(call_bytes(pb, "Wait", pb.WaitRequest(ms=300), 5000))
+    extra = c.reply_for(5000, "the 1,025th Wait in flight", timeout=5)
+    expect_status(extra, RESOURCE_EXHAUSTED, "the reply to the 1,025th Wait in flight", 5000,
+                  "Count the calls in flight per connection; past 1,024 answer at once.")
+    if c.pending:
+        raise Mismatch("replies before the one to the 1,025th Wait", "none (the others wait "
+                       "300 ms)", sbrpc.describe_reply(next(iter(c.pending.values()))))
+    got = c.replies(list(range(1, 1025)), "1,024 Waits of 300 ms", timeout=15)
+    bad = [r for r in got.values() if r.status != OK]
+    if bad:
+        raise Mismatch("the 1,024 Waits in flight", "OK for each", sbrpc.describe_reply(bad[0]))
+    expect_ok(c.call("Wait", pb.WaitRequest(ms=1)), "a Wait once they are done")
 
 
 @pytest.mark.points(1)
