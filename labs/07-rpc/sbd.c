@@ -491,8 +491,9 @@ static size_t conn_queued(const struct conn *c)
     return c->out_len - c->out_off;
 }
 
-/* Answers every whole frame in c's input while the replies queued allow. */
-static void conn_process(struct conn *c)
+/* Answers every whole frame in c's input while the replies queued allow.
+ * Returns true when it stopped for back-pressure (frames may be left). */
+static bool conn_process(struct conn *c)
 {
     /*
      * TODO(student): while c is not dead or closing and at most OUTPUT_HIGH bytes are queued
@@ -501,11 +502,12 @@ static void conn_process(struct conn *c)
      * (conn_close_after_replies); too large: reply id 0 RESOURCE_EXHAUSTED "frame too large",
      * conn_close_after_replies, drop the input; bad flags: reply id 0 INVALID_ARGUMENT
      * "unsupported frame flags"; complete: handle_call; skip the frame. Then move what is
-     * left to the front
+     * left to the front; true when it stopped for back-pressure
      */
     (void)c;
     (void)handle_call;
     (void)conn_close_after_replies;
+    return false;
 }
 
 /* Closes or shuts down c when it has nothing left to do. */
@@ -598,12 +600,17 @@ static void on_signal(void)
 }
 
 /* Whatever c can do without waiting: frames held back by back-pressure
- * answered, replies written, a close or a shutdown when it is done. */
+ * answered and their replies written, for as long as the socket takes
+ * them (no event would come for frames already read); then a close or a
+ * shutdown when c is done. */
 static void conn_service(struct conn *c)
 {
     /*
-     * TODO(student): frames held back answered (conn_process, when c may and has input and at
-     * most OUTPUT_HIGH bytes are queued), then conn_flush when replies wait, then conn_settle
+     * TODO(student): while frames are held back and the socket takes their replies:
+     * conn_process (when c is not closing or lingering, has input and at most OUTPUT_HIGH
+     * bytes are queued), then conn_flush when replies wait; again when conn_process was held
+     * back and the flush brought the queue under OUTPUT_HIGH (no event would come for frames
+     * already read); then conn_settle
      */
     (void)c;
     (void)conn_flush;

@@ -608,11 +608,17 @@ static size_t conn_queued(const struct conn *c)
     return c->out_len - c->out_off;
 }
 
-/* Answers every whole frame in c's input while the replies queued allow. */
-static void conn_process(struct conn *c)
+/* Answers every whole frame in c's input while the replies queued allow.
+ * Returns true when it stopped for back-pressure (frames may be left). */
+static bool conn_process(struct conn *c)
 {
     size_t off = 0;
-    while (!c->dead && !c->closing && conn_queued(c) <= OUTPUT_HIGH) {
+    bool held = false;
+    while (!c->dead && !c->closing) {
+        if (conn_queued(c) > OUTPUT_HIGH) {
+            held = true;
+            break;
+        }
         struct sb_frame f;
         int st = sb_frame_parse(c->in + off, c->in_len - off, &f);
         if (st == SB_FRAME_NEED_MORE) {
@@ -646,6 +652,7 @@ static void conn_process(struct conn *c)
         memmove(c->in, c->in + off, c->in_len - off);
         c->in_len -= off;
     }
+    return held;
 }
 
 /* Closes or shuts down c when it has nothing left to do. */
@@ -788,14 +795,20 @@ static void on_signal(void)
 }
 
 /* Whatever c can do without waiting: frames held back by back-pressure
- * answered, replies written, a close or a shutdown when it is done. */
+ * answered and their replies written, for as long as the socket takes
+ * them (no event would come for frames already read); then a close or a
+ * shutdown when c is done. */
 static void conn_service(struct conn *c)
 {
-    if (!c->dead && !c->closing && !c->lingering && c->in_len > 0 &&
-        conn_queued(c) <= OUTPUT_HIGH)
-        conn_process(c);
-    if (!c->dead && conn_queued(c) > 0)
-        conn_flush(c);
+    bool held = true;
+    while (held && !c->dead) {
+        held = false;
+        if (!c->closing && !c->lingering && c->in_len > 0 && conn_queued(c) <= OUTPUT_HIGH)
+            held = conn_process(c);
+        if (!c->dead && conn_queued(c) > 0)
+            conn_flush(c);
+        held = held && conn_queued(c) <= OUTPUT_HIGH;
+    }
     conn_settle(c);
 }
 
