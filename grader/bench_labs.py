@@ -11,7 +11,9 @@ kernel, Debian version, load average before and after), the date, a table
 of every case's ratio ours/peer with the course's target, the exact
 commands and each script's full report; and DIR/NN-name.svg, one plot per
 lab (Debian's python3-matplotlib): each case's ratio, the target and the
-ratio of every round.
+ratio of every round. A script's own plots, listed in its JSON as
+"figures" ([{"file": ..., "title": ...}]), are copied beside them as
+DIR/NN-name-FILE and shown in its section.
 
 --quick runs every script with --quick (seconds each: it proves that the
 scripts, their peers and the plots still work; `make test` does this) and
@@ -25,6 +27,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,6 +180,8 @@ def write_results(out: Path, info: dict, runs: list, started: str, loads: tuple,
         lines += [f"## {lab}: {script.name}", ""]
         if data is not None and data.get("cases"):
             lines += [f"![lab {lab}]({lab}.svg)", "", f"Settings: {data['settings']}.", ""]
+        for figure in (data or {}).get("figures", []):  # a script's own plots, copied by main
+            lines += [f"![{figure['title']}]({lab}-{Path(figure['file']).name})", ""]
         lines += ["```", text.rstrip(), "```", ""]
     path = out / "results.md"
     path.write_text("\n".join(lines))
@@ -211,6 +216,8 @@ def main() -> int:
             print(f"== {lab}: {script.name}{' --quick' if args.quick else ''}", flush=True)
             argv, data, text, seconds = run_script(script, args.quick, Path(scratch))
             runs.append((lab, script, argv, data, text, seconds))
+            for figure in (data or {}).get("figures", []):  # a script's own plots
+                shutil.copyfile(figure["file"], out / f"{lab}-{Path(figure['file']).name}")
             if data is None:
                 print(f"  FAILED: {text.splitlines()[-1] if text else 'no output'}")
     for lab, _script, _argv, data, _text, _seconds in runs:

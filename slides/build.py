@@ -26,6 +26,7 @@ import argparse
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -172,6 +173,7 @@ DIRECTIVES_SHOW_ONLY = {"theme", "style", "headingDivider", "size", "math", "tit
                         "backgroundRepeat", "backgroundSize", "color"}
 COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 TASK = re.compile(r"<li>(\s*<p>)?\[([ xX])\][ \t]")
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)")
 
 
 def outside_fences(text, edit):
@@ -310,6 +312,14 @@ def build(files, out_dir, slideshow=True):
         show = Path(path).stem + ".slides.html" if slideshow else None
         target, count = render_deck(path, out_dir, markdown, show)
         print(f"{path} -> {shorter(target)} ({count} slides)")
+        # The pictures a deck shows (a path relative to the deck, e.g. images/x.svg) go
+        # beside its pages, at the same relative path.
+        for ref in IMAGE.findall(Path(path).read_text(encoding="utf-8")):
+            source = Path(path).parent / ref
+            if ":" not in ref and not ref.startswith("/") and ".." not in Path(ref).parts \
+                    and source.is_file():
+                (Path(out_dir) / ref).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, Path(out_dir) / ref)
     failed = build_slideshows(decks, out_dir) if slideshow and decks else 0
     return 1 if failed else 0
 

@@ -1,31 +1,49 @@
 #!/usr/bin/env python3
-"""miniredis_vs_redis.py - redis-benchmark against miniredis and redis-server, side by side.
+"""miniredis_vs_redis.py - redis-benchmark against miniredis and redis-server, side by side;
+then miniredis's poll and epoll backends beside idle connections.
 
-Usage: bench/miniredis_vs_redis.py [--impl DIR] [--requests N] [--clients C]
-                                   [--rounds R] [--idle LIST] [--quick] [--json FILE]
+Usage: bench/miniredis_vs_redis.py [--impl DIR] [--requests N] [--clients C] [--rounds R]
+                                   [--idle LIST] [--seconds S] [--plot FILE]
+                                   [--quick] [--json FILE]
 
-miniredis (from DIR, default this lab directory) and redis-server (started
-unprivileged on a free port, no persistence) each get the same load, in
-turn, R times (default 3): `redis-benchmark -q -t set,get,incr,lpush,lpop
--c C -n N` (default 50 clients, 200,000 requests), without and with
-`-P 16`. The report gives each command's median requests per second and
-the ratio miniredis/redis-server (the course's target: 1.0).
+Beside redis-server: miniredis (from DIR, default this lab directory) and
+redis-server (started unprivileged on a free port, no persistence) get the
+same load, `redis-benchmark -q -t set,get,incr,lpush,lpop -c C -n N`
+(default 50 clients, 200,000 requests), without and with `-P 16`, in R
+rounds (default 3). Each round measures both servers one right after the
+other, miniredis first in odd rounds and redis-server first in even ones,
+so that a load that drifts during the run falls on both. With two CPUs or
+more the servers run on one (taskset, from util-linux) and redis-benchmark
+on another, so that client and server never take turns on one CPU. The
+report gives each command's medians, the ratio miniredis/redis-server of
+the medians and the median of the rounds' own ratios (paired; the course's
+target: 1.0).
 
---idle 0,1000,10000: also 10 active clients (SET, GET) beside that many
-idle connections, for miniredis -b poll and -b epoll, and the plot
-bench/epoll_vs_poll.png (Debian's python3-matplotlib): the reason epoll
-exists, on this machine.
+Idle connections (--idle, default 0,1000,10000; "" for none): for
+miniredis -b poll and -b epoll, 10 active clients (redis-benchmark -c 10
+-t set,get) beside that many idle connections, each measured for about S
+seconds (default 3), R rounds, the two backends in turn (a fresh server
+each time); the medians, and their plot (an SVG, Debian's
+python3-matplotlib) in --plot FILE (default bench/epoll_vs_poll.svg in
+this directory, or epoll_vs_poll.svg beside the --json file, which lists
+it under "figures" for `make bench`). poll hands the kernel every
+descriptor on every wait; epoll only the ready ones: the reason epoll
+exists, measured. The script raises its RLIMIT_NOFILE to the hard limit
+(the servers inherit it) and leaves out the counts that do not fit,
+saying so.
 
---quick: 2,000 requests, 1 round, no idle series: it proves the script
-and its peer work; the numbers mean little. --json FILE: the results for
-`make bench` (bench/results.md).
+--quick: 2,000 requests, one round, 0 and 200 idle connections for
+0.2 s: it proves the script, its peer and the plot work; the numbers mean
+nothing. --json FILE: the results for `make bench` (bench/results.md).
 
 A measurement, not a test: numbers vary between machines and runs, which
-is why the two run side by side.
+is why the two servers run side by side, in turn, on the same CPUs.
 """
 import argparse
 import os
 import re
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -42,9 +60,33 @@ from netgrader.redis import start_redis  # noqa: E402
 
 TESTS = ["SET", "GET", "INCR", "LPUSH", "LPOP"]
 LINE = re.compile(r"^\s*([A-Z_]+).*?:\s*([\d.]+) requests per second", re.M)
+ACTIVE = 10  # clients of the idle series
 
 
-def start_miniredis(program: Path, *args: str):
+class Cpus:
+    """Where the servers and redis-benchmark run: two different CPUs when there are two."""
+
+    def __init__(self):
+        allowed = sorted(os.sched_getaffinity(0))
+        self.pinned = len(allowed) >= 2 and shutil.which("taskset") is not None
+        self.server, self.client = (allowed[0], allowed[1]) if self.pinned else (None, None)
+
+    def client_argv(self) -> list[str]:
+        return ["taskset", "-c", str(self.client)] if self.pinned else []
+
+    def pin_server(self, pid: int) -> None:
+        """Every thread of pid onto the server's CPU (redis-server has helper threads)."""
+        if self.pinned:
+            subprocess.run(["taskset", "-a", "-p", "-c", str(self.server), str(pid)],
+                           check=True, stdout=subprocess.DEVNULL)
+
+    def describe(self) -> str:
+        if not self.pinned:
+            return "not pinned (one CPU, or no taskset)"
+        return f"servers on CPU {self.server}, redis-benchmark on CPU {self.client} (taskset)"
+
+
+def start_miniredis(program: Path, cpus: Cpus, *args: str):
     proc = subprocess.Popen([str(program), "-p", "0", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
@@ -52,53 +94,141 @@ def start_miniredis(program: Path, *args: str):
     if not m:
         proc.kill()
         raise SystemExit(f"miniredis did not start: {line!r}")
+    cpus.pin_server(proc.pid)
     return proc, int(m.group(1))
 
 
-def run_benchmark(port: int, requests: int, clients: int, pipeline: int,
+def stop(proc) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def run_benchmark(cpus: Cpus, port: int, requests: int, clients: int, pipeline: int,
                   tests: str = "set,get,incr,lpush,lpop") -> dict[str, float]:
-    out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q",
-                          "-t", tests, "-c", str(clients), "-n", str(requests),
-                          "-P", str(pipeline)], capture_output=True, text=True, timeout=600)
+    out = subprocess.run([*cpus.client_argv(), "redis-benchmark", "-h", "127.0.0.1",
+                          "-p", str(port), "-q", "-t", tests, "-c", str(clients),
+                          "-n", str(requests), "-P", str(pipeline)],
+                         capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         raise SystemExit(f"redis-benchmark failed: {out.stderr[-300:]}")
     # -q prints progress lines ending in \r: only the final line of each test counts.
     return {name: float(rate) for name, rate in LINE.findall(out.stdout.replace("\r", "\n"))}
 
 
-def idle_series(program: Path, idle_counts: list[int], requests: int) -> dict:
-    results = {}
-    for backend in ("poll", "epoll"):
-        proc, port = start_miniredis(program, "-b", backend, "--maxclients", "20000")
+def beside_redis(program: Path, cpus: Cpus, args) -> list:
+    runs = {(pipe, who): {t: [] for t in TESTS} for pipe in (1, 16) for who in ("ours", "peer")}
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = start_redis(Path(tmp), Journal())
+        proc = None
         try:
-            for n in idle_counts:
-                idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-                try:
-                    rates = run_benchmark(port, requests, 10, 1, "set,get")
-                finally:
-                    for s in idle:
-                        s.close()
-                results.setdefault(backend, []).append(statistics.mean(rates.values()))
-                print(f"  {backend:5} {n:6} idle: {results[backend][-1]:,.0f} req/s")
+            cpus.pin_server(redis.proc.pid)
+            proc, port = start_miniredis(program, cpus)
+            for r in range(args.rounds):
+                order = (("ours", port), ("peer", redis.port))
+                for pipe in (1, 16):
+                    for who, port_ in order if r % 2 == 0 else order[::-1]:
+                        rates = run_benchmark(cpus, port_, args.requests, args.clients, pipe)
+                        for t in TESTS:
+                            runs[(pipe, who)][t].append(rates.get(t, 0.0) or 0.1)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            if proc is not None:
+                stop(proc)
+            redis.stop()
+    cases = []
+    print(f"{'':22} {'miniredis':>11} {'redis-server':>13}  ratio  paired  (rounds)")
+    for pipe in (1, 16):
+        for t in TESTS:
+            case = bench.Case(f"{t}, -c {args.clients}" + (" -P 16" if pipe > 1 else ""),
+                              "miniredis", "redis-server", "req/s", better="higher", target=1.0)
+            case.ours_runs, case.peer_runs = runs[(pipe, "ours")][t], runs[(pipe, "peer")][t]
+            cases.append(case)
+            pairs = [a / b for a, b in zip(case.ours_runs, case.peer_runs)]
+            print(f"{case.name:22} {statistics.median(case.ours_runs):>11,.0f} "
+                  f"{statistics.median(case.peer_runs):>13,.0f}  {case.ratio:5.2f}  "
+                  f"{statistics.median(pairs):6.2f}  ({', '.join(f'{x:.2f}' for x in pairs)})",
+                  flush=True)
+    return cases
+
+
+def raise_nofile(need: int) -> int:
+    """The soft RLIMIT_NOFILE up to the hard limit (children inherit it); the soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard == resource.RLIM_INFINITY else max(soft, hard)
+    if need > soft and want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        soft = want
+    return soft
+
+
+def measure(cpus: Cpus, port: int, seconds: float) -> float:
+    """SET and GET from ACTIVE clients for about `seconds`: the mean of the two rates."""
+    probe = run_benchmark(cpus, port, 1000, ACTIVE, 1, "set,get")
+    rate = statistics.mean(probe.values())
+    n = int(min(max(rate * seconds / 2, 1000), 2_000_000))
+    return statistics.mean(run_benchmark(cpus, port, n, ACTIVE, 1, "set,get").values())
+
+
+def idle_series(program: Path, cpus: Cpus, counts: list[int], seconds: float,
+                rounds: int) -> dict:
+    """Each count, each round: -b poll and -b epoll in turn (the order alternating), each a
+    fresh server with that many idle connections; the medians of the rounds."""
+    limit = raise_nofile(max(counts) + ACTIVE + 100)
+    fits = [n for n in counts if n + ACTIVE + 100 <= limit]
+    if fits != counts:
+        left = ", ".join(f"{n:,}" for n in counts if n not in fits)
+        print(f"  RLIMIT_NOFILE's hard limit is {limit}: {left} idle connections left out "
+              f"(raise it: ulimit -Hn, or /etc/security/limits.conf)")
+    runs = {backend: {n: [] for n in fits} for backend in ("poll", "epoll")}
+    for r in range(rounds):
+        for n in fits:
+            for backend in ("poll", "epoll") if r % 2 == 0 else ("epoll", "poll"):
+                proc, port = start_miniredis(program, cpus, "-b", backend, "--maxclients",
+                                             str(n + ACTIVE + 10))
+                idle = []
+                try:
+                    for _ in range(n):
+                        idle.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+                    if idle:  # accepted in order: a reply on the last one means all were
+                        idle[-1].sendall(b"PING\r\n")
+                        if not idle[-1].recv(16).startswith(b"+PONG"):
+                            raise SystemExit(f"miniredis -b {backend}: no PONG with {n} idle")
+                    runs[backend][n].append(measure(cpus, port, seconds))
+                finally:
+                    for sock in idle:
+                        sock.close()
+                    stop(proc)
+    results = {"idle": fits}
+    for backend in ("poll", "epoll"):
+        results[backend] = [statistics.median(runs[backend][n]) for n in fits]
+        for n in fits:
+            print(f"  -b {backend:5} {ACTIVE} active, {n:6,} idle: "
+                  f"{statistics.median(runs[backend][n]):>9,.0f} req/s  (rounds: "
+                  + ", ".join(f"{x:,.0f}" for x in runs[backend][n]) + ")", flush=True)
     return results
 
 
-def plot(idle_counts, results, path: Path) -> None:
+def plot(results: dict, path: Path, note: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "netlab"  # the same SVG for the same numbers
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for backend, rates in results.items():
-        ax.plot(idle_counts, rates, marker="o", label=f"miniredis -b {backend}")
-    ax.set_xlabel("idle connections beside 10 active clients")
-    ax.set_ylabel("requests per second (SET, GET)")
-    ax.set_ylim(bottom=0)
-    ax.legend()
+
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    counts = results["idle"]
+    for k, (backend, color) in enumerate((("poll", "#c44e52"), ("epoll", "#4c72b0"))):
+        xs = [i + (k - 0.5) * 0.38 for i in range(len(counts))]
+        bars = ax.bar(xs, results[backend], width=0.36, color=color,
+                      label=f"miniredis -b {backend}")
+        ax.bar_label(bars, [f"{y:,.0f}" for y in results[backend]], padding=2, fontsize=8)
+    ax.set_xticks(range(len(counts)), [f"{n:,} idle" for n in counts])
+    ax.set_xlabel(f"connections beside the {ACTIVE} active clients")
+    ax.set_ylabel("requests per second\n(SET and GET)")
+    ax.set_ylim(0, max(max(results["poll"]), max(results["epoll"])) * 1.18)
+    ax.legend(loc="upper right", fontsize=9)
+    ax.set_title(note, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, metadata={"Date": None})
+    plt.close(fig)
     print(f"plot: {path}")
 
 
@@ -108,45 +238,45 @@ def main() -> int:
     p.add_argument("--requests", type=int, default=200000)
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--idle", default="")
+    p.add_argument("--idle", default="0,1000,10000")
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--plot", type=Path)
     bench.add_arguments(p)
     args = p.parse_args()
     if args.quick:
-        args.requests, args.rounds, args.idle = 2000, 1, ""
+        args.requests, args.rounds, args.idle, args.seconds = 2000, 1, "0,200", 0.2
     program = args.impl / "miniredis"
     if not program.exists():
         raise SystemExit(f"{program}: build it first (make -C {args.impl})")
-    runs = {(pipe, who): {t: [] for t in TESTS} for pipe in (1, 16) for who in ("ours", "peer")}
-    with tempfile.TemporaryDirectory() as tmp:
-        redis = start_redis(Path(tmp), Journal())
-        proc, port = start_miniredis(program)
-        try:
-            for _ in range(args.rounds):
-                for pipe in (1, 16):
-                    for who, port_ in (("ours", port), ("peer", redis.port)):
-                        rates = run_benchmark(port_, args.requests, args.clients, pipe)
-                        for t in TESTS:
-                            runs[(pipe, who)][t].append(rates.get(t, 0.0) or 0.1)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-            redis.stop()
-    cases = []
-    for pipe in (1, 16):
-        for t in TESTS:
-            case = bench.Case(f"{t}, -c {args.clients}" + (" -P 16" if pipe > 1 else ""),
-                              "miniredis", "redis-server", "req/s", better="higher", target=1.0)
-            case.ours_runs, case.peer_runs = runs[(pipe, "ours")][t], runs[(pipe, "peer")][t]
-            cases.append(case)
-            print(f"{case.name:22} miniredis {statistics.median(case.ours_runs):>11,.0f}  "
-                  f"redis-server {statistics.median(case.peer_runs):>11,.0f}  "
-                  f"ratio {case.ratio:.2f}")
+    cpus = Cpus()
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"CPUs: {cpus.describe()}; load average before: {load}", flush=True)
+    cases = beside_redis(program, cpus, args)
+    settings = (f"redis-benchmark -q -t set,get,incr,lpush,lpop -c {args.clients} "
+                f"-n {args.requests} [-P 16], {args.rounds} rounds, each server in turn; "
+                f"{cpus.describe()}")
+    figures = []
     if args.idle:
         counts = [int(x) for x in args.idle.split(",")]
-        results = idle_series(program, counts, max(args.requests // 4, 1000))
-        plot(counts, results, LAB / "bench" / "epoll_vs_poll.png")
-    bench.write(args, cases, f"redis-benchmark -q -t set,get,incr,lpush,lpop -c {args.clients} "
-                f"-n {args.requests} [-P 16], {args.rounds} rounds")
+        print(f"idle connections: redis-benchmark -c {ACTIVE} -t set,get, about "
+              f"{args.seconds:g} s each", flush=True)
+        results = idle_series(program, cpus, counts, args.seconds, args.rounds)
+        path = args.plot or (Path(args.json).with_name("epoll_vs_poll.svg") if args.json
+                             else LAB / "bench" / "epoll_vs_poll.svg")
+        note = (f"redis-benchmark -c {ACTIVE} -t set,get, median of {args.rounds} "
+                f"round{'s' if args.rounds > 1 else ''}; {cpus.describe()}\n"
+                f"{os.cpu_count()} CPUs, load average {load} before the run")
+        plot(results, path, note)
+        figures.append({"file": str(path), "title": "miniredis -b poll and -b epoll beside "
+                        "idle connections"})
+        settings += (f"; idle series: {ACTIVE} active clients, "
+                     + ", ".join(f"{n:,}" for n in results["idle"]) + " idle")
+    bench.write(args, cases, settings)
+    if args.json and figures:
+        import json
+        data = json.loads(Path(args.json).read_text())
+        data["figures"] = figures
+        Path(args.json).write_text(json.dumps(data, indent=1) + "\n")
     return 0
 
 
