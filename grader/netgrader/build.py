@@ -26,7 +26,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,6 +46,7 @@ class Step:
     ok: bool
     command: str
     output: str = ""
+    seconds: float = 0.0             # how long it took (wall clock)
 
     def first_errors(self, lines: int = 15) -> str:
         return first_errors(self.output, lines)
@@ -63,6 +67,10 @@ class LabBuild:
     warnings: str = ""               # the compiler's warnings about student files
     course_error: str = ""           # the course itself is broken (not the student's fault)
     check_runners: dict = field(default_factory=dict)  # source -> {"ok", "binary", "output", "command", "hidden"}
+    stage: str = "done"              # how far the build is (STAGES): "done" once it has ended
+    seconds: float = 0.0             # the whole build, staging included (wall clock)
+    ready: dict = field(default_factory=dict)  # stage -> when it was reached, in seconds
+                                               # since the grading's builds began
 
 
 _ERROR_LINE = re.compile(r"(error|undefined reference|No rule to make target|cannot find)", re.I)
@@ -180,6 +188,12 @@ def stage(root: Path, lab: str, source_dir: Path, dest: Path,
     return taken, problems, ignored[:20]
 
 
+# The make processes running now, so that a grading that ends early can stop them.
+_RUNNING: set = set()
+_RUNNING_LOCK = threading.Lock()
+_CANCELLED = threading.Event()
+
+
 def _jailed_make(sandbox: Sandbox, directory: Path, targets: list[str],
                  deadline: timing.Deadline) -> Step:
     argv = ["make", "--no-print-directory", f"-j{os.cpu_count() or 2}", "-C", str(directory),
@@ -191,10 +205,15 @@ def _jailed_make(sandbox: Sandbox, directory: Path, targets: list[str],
         return Step(False, shown, "the build's time was used up before this step")
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/tmp",
            "TMPDIR": "/tmp", "MAKEFLAGS": ""}
-    proc = subprocess.Popen(sandbox.wrap(["prlimit", "--nproc=256", "--core=0",
-                                          "--fsize=268435456", "--", *argv]),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    start = time.monotonic()
+    with _RUNNING_LOCK:
+        if _CANCELLED.is_set():
+            return Step(False, shown, "the grading ended before this step")
+        proc = subprocess.Popen(sandbox.wrap(["prlimit", "--nproc=256", "--core=0",
+                                              "--fsize=268435456", "--", *argv]),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        _RUNNING.add(proc)
     try:
         out, _ = proc.communicate(timeout=max(0.1, deadline.remaining()))
     except subprocess.TimeoutExpired:
@@ -202,10 +221,13 @@ def _jailed_make(sandbox: Sandbox, directory: Path, targets: list[str],
         out, _ = proc.communicate()
         return Step(False, shown, out.decode("utf-8", "replace")[-3000:] +
                     f"\nthe build did not finish within {deadline.seconds:g} s, so it was stopped")
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
     text = out.decode("utf-8", "replace")
     if len(text) > 200_000:
         text = text[:100_000] + "\n[... output cut ...]\n" + text[-50_000:]
-    return Step(proc.returncode == 0, shown, text)
+    return Step(proc.returncode == 0, shown, text, round(time.monotonic() - start, 3))
 
 
 def refused_objects(objects: list[Path]) -> list[str]:
@@ -233,9 +255,12 @@ def refused_objects(objects: list[Path]) -> list[str]:
 
 
 def build_lab(root: Path, lab: str, impl: Path, flat: bool, sandbox: Sandbox,
-              check_sources: list[tuple[Path, bool]], san: bool = True) -> LabBuild:
+              check_sources: list[tuple[Path, bool]], san: bool = True,
+              on_stage=None) -> LabBuild:
     """Stage and build one lab of a submission; check_sources are
-    (tests/check_*.c, hidden?) pairs."""
+    (tests/check_*.c, hidden?) pairs. on_stage(record), when given, is
+    called once the programs are built ("plain") and once the Check runners
+    are too ("checks"); the record returned is "done"."""
     try:
         files = manifest(root, lab)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
@@ -262,15 +287,32 @@ def build_lab(root: Path, lab: str, impl: Path, flat: bool, sandbox: Sandbox,
             result.impl = Step(False, "make", "refused by the grader:\n" + "\n".join(refused)
                                + "\nCode that runs before main() or after exit() is not "
                                "allowed in this course's labs.")
+    if result.impl.ok and on_stage is not None:
+        result.stage = "plain"
+        on_stage(result)
     if result.impl.ok:
         _build_check_runners(sandbox, root, lab, dest, check_sources, deadline, result)
+        if on_stage is not None:
+            result.stage = "checks"
+            on_stage(result)
     if result.impl.ok and san:
         san_dest = box / "build-san" / lab
         shutil.copytree(dest, san_dest, ignore=shutil.ignore_patterns("build", *_programs(dest)))
         sandbox.give(san_dest)
         result.san = _jailed_make(sandbox, san_dest, ["SAN=1"], deadline)
         result.san_dir = str(san_dest) if result.san.ok else ""
+    result.stage = "done"
     return result
+
+
+def step_times(build: LabBuild) -> list[list]:
+    """[command, seconds] for every make the lab's build ran, in order."""
+    steps = [[build.impl.command, build.impl.seconds]]
+    steps += [[f"{runner['command']} ({Path(source).name})", runner.get("seconds", 0.0)]
+              for source, runner in build.check_runners.items()]
+    if build.san is not None:
+        steps.append([build.san.command, build.san.seconds])
+    return steps
 
 
 def _programs(lab_dir: Path) -> list[str]:
@@ -313,7 +355,8 @@ def _build_check_runners(sandbox: Sandbox, root: Path, lab: str, dest: Path,
             output = "\n".join(line for line in output.splitlines()
                                if any(f in line for f in result.files))
         result.check_runners[str(source)] = {"ok": ok, "binary": str(binary), "output": output,
-                                             "command": step.command, "hidden": hidden}
+                                             "command": step.command, "hidden": hidden,
+                                             "seconds": step.seconds}
         shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -408,18 +451,152 @@ def cached_compile(cache: Path | None, source: Path, output: Path, argv: list[st
     return step
 
 
-def save(builds: dict[str, LabBuild], peers: dict[str, str], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"labs": {k: asdict(v) for k, v in builds.items()},
-                                "peers": peers}, indent=1))
+# --- the run's build records --------------------------------------------------------------------
+#
+# The controlling process builds the labs in the background, two at a
+# time and in the order of the labs, while the tests of the labs already
+# built run (a build is mostly the compiler's CPU, a test mostly waiting).
+# A lab's record is written at each stage of its build: "plain" once its
+# programs are built (most tests need nothing else), "checks" once its
+# Check runners are too, "done" once the sanitizer build has ended (or the
+# build has failed, or ended early). Any process reads the records through
+# Records, which waits for the stage a test needs.
+
+STAGES = ("plain", "checks", "done")
 
 
-def load(path: Path) -> tuple[dict[str, LabBuild], dict[str, str]]:
-    data = json.loads(path.read_text())
-    builds = {}
-    for lab, raw in data["labs"].items():
-        raw["impl"] = Step(**raw["impl"])
-        raw["reference"] = Step(**raw["reference"]) if raw.get("reference") else None
-        raw["san"] = Step(**raw["san"]) if raw.get("san") else None
-        builds[lab] = LabBuild(**raw)
-    return builds, data["peers"]
+def save_peers(peers: dict[str, str], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "peers.json").write_text(json.dumps(peers, indent=1))
+
+
+def load_peers(directory: Path) -> dict[str, str] | None:
+    path = directory / "peers.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def save_lab(build: LabBuild, directory: Path) -> None:
+    """One lab's record, written atomically: a reader sees all of it or none."""
+    directory.mkdir(parents=True, exist_ok=True)
+    scratch = directory / f".{build.lab}.json"
+    scratch.write_text(json.dumps(asdict(build), indent=1))
+    os.rename(scratch, directory / f"{build.lab}.json")
+
+
+def _load_lab(path: Path) -> LabBuild:
+    raw = json.loads(path.read_text())
+    raw["impl"] = Step(**raw["impl"])
+    raw["reference"] = Step(**raw["reference"]) if raw.get("reference") else None
+    raw["san"] = Step(**raw["san"]) if raw.get("san") else None
+    return LabBuild(**raw)
+
+
+class Records:
+    """The labs' build records of a run, as a read-only mapping lab -> LabBuild.
+
+    get(lab, stage) returns the lab's record once its build has reached
+    stage (STAGES); until then the caller waits (a test's set-up), up to a
+    deadline that covers every build queued before it."""
+
+    def __init__(self, directory: Path, labs: list[str]):
+        self.directory = Path(directory)
+        self.labs = list(labs)
+        self._read: dict[str, LabBuild] = {}
+
+    def _reached(self, lab: str, stage: str) -> LabBuild | None:
+        build = self._read.get(lab)
+        if build is not None and STAGES.index(build.stage) >= STAGES.index(stage):
+            return build
+        return None
+
+    def get(self, lab: str, default=None, stage: str = "plain") -> LabBuild | None:
+        if lab not in self.labs:
+            return default
+        build = self._reached(lab, stage)
+        if build is not None:
+            return build
+        path = self.directory / f"{lab}.json"
+        # Two builds at a time, each within its own deadline, queued in the
+        # labs' order: the last one ends within about half their sum.
+        deadline = timing.Deadline((self.labs.index(lab) // 2 + 1) * (BUILD_TIMEOUT + 30))
+        seen = None
+        while True:
+            try:
+                version = path.stat()
+                version = (version.st_ino, version.st_mtime_ns)
+            except FileNotFoundError:
+                version = None
+            if version is not None and version != seen:
+                seen = version
+                self._read[lab] = _load_lab(path)
+                build = self._reached(lab, stage)
+                if build is not None:
+                    return build
+            if deadline.expired():
+                return LabBuild(lab=lab, impl_dir="", impl=Step(False, "make"),
+                                course_error=f"the grader's build of {lab} did not reach its "
+                                             f"{stage!r} stage within {deadline.seconds:g} s")
+            # ok: nothing announces a file written by another process; a bounded re-check
+            time.sleep(min(0.02, deadline.remaining()))
+
+    def __getitem__(self, lab: str) -> LabBuild:
+        build = self.get(lab)
+        if build is None:
+            raise KeyError(lab)
+        return build
+
+    def __contains__(self, lab: str) -> bool:
+        return lab in self.labs
+
+
+class Builder:
+    """Builds labs in the background, two at a time in the order given:
+    build(lab, on_stage) -> LabBuild calls on_stage(record) at each stage
+    before the last, and each record is saved as soon as it is there."""
+
+    def __init__(self, build, labs: list[str], directory: Path):
+        self._build, self.directory = build, Path(directory)
+        self.builds: dict[str, LabBuild] = {}
+        _CANCELLED.clear()
+        self._start = time.monotonic()
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="netlab-build")
+        self._futures = [self._pool.submit(self._one, lab) for lab in labs]
+
+    def _one(self, lab: str) -> None:
+        start = time.monotonic()
+
+        def on_stage(build: LabBuild) -> None:
+            build.ready[build.stage] = round(time.monotonic() - self._start, 3)
+            save_lab(build, self.directory)
+
+        try:
+            build = self._build(lab, on_stage)
+        except Exception as exc:  # a bug of the grader: the lab's tests say so, none waits
+            build = LabBuild(lab=lab, impl_dir="", impl=Step(False, "make"),
+                             course_error=f"the grader failed while building {lab}: "
+                                          f"{type(exc).__name__}: {exc}")
+        build.stage = "done"
+        build.seconds = round(time.monotonic() - start, 3)
+        on_stage(build)
+        self.builds[lab] = build
+
+    def stop(self) -> None:
+        """Once every build has ended, or now (the grading ends early): queued
+        builds do not start, running make processes are killed."""
+        if not all(future.done() for future in self._futures):
+            _CANCELLED.set()
+            for future in self._futures:
+                future.cancel()
+            with _RUNNING_LOCK:
+                for proc in _RUNNING:
+                    try:
+                        os.killpg(proc.pid, 9)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+        self._pool.shutdown(wait=True)
+
+    def times(self) -> dict:
+        """Per lab: the whole build's seconds, when each stage was ready (in
+        seconds since the builds began) and each make's seconds."""
+        return {lab: {"seconds": b.seconds, "ready": b.ready, "steps": step_times(b)}
+                for lab, b in self.builds.items()}

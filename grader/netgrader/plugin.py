@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 import re
 import shutil
+import time
 import tomllib
 from pathlib import Path
 
 import pytest
+from _pytest import junitxml
 
 from . import build as building
 from . import cgroup, faults, procs
@@ -34,6 +35,8 @@ from .report import Report
 ROOT = Path(__file__).resolve().parents[2]
 POINTS_KEY = pytest.StashKey[int]()
 LAZY_KEY = pytest.StashKey[tuple]()
+BUILDER_KEY = pytest.StashKey[object]()
+WAITED_KEY = pytest.StashKey[float]()
 
 
 def pytest_addoption(parser):
@@ -106,7 +109,7 @@ def pytest_configure(config):
     run_dir = Path(run_value).resolve()
     os.environ[sandboxing.ENV_RUN] = str(run_dir)
     config.stash[OUT_KEY] = str(out)
-    record = run_dir / "private" / "build.json"
+    record = run_dir / "private" / "builds"
     if not is_worker(config):
         out.mkdir(parents=True, exist_ok=True)
         cache = building.cache_dir()
@@ -121,7 +124,8 @@ def pytest_configure(config):
         config.pluginmanager.register(Report(config, impl, out), "netgrader-report")
         # A filtered run in one process builds only what its items need,
         # once they are known (pytest_collection_modifyitems); otherwise
-        # everything is built here, before the workers start.
+        # the builds start here, and run while the workers start and the
+        # tests of the labs built first run.
         filtered = config.getoption("keyword") or config.getoption("--milestone", None)
         if filtered and not getattr(config.option, "numprocesses", None):
             config.stash[LAZY_KEY] = (impl, labs, sandbox, record)
@@ -134,15 +138,18 @@ def pytest_configure(config):
         cgroup.RUN_PARENT = Path(sandbox.pids_parent)
     config.stash[LIB_KEY] = str(sandbox.box / "lib")
     config.stash[FAULTS_KEY] = faults.load(out)
-    if record.exists():
-        config.stash[BUILDS_KEY], config.stash[PEERS_KEY] = building.load(record)
+    peers = building.load_peers(record)
+    if peers is not None:
+        config.stash[PEERS_KEY] = peers
+        config.stash[BUILDS_KEY] = building.Records(record, labs)
 
 
 def build_everything(config, impl: Path, labs: list[str], sandbox, record: Path,
                      wanted: dict | None) -> None:
-    """Reference peers, then each lab of the submission. wanted, when
-    given, says per lab which Check files ("checks") and whether the
-    sanitizer build ("san") the selected items need."""
+    """Reference peers, then each lab of the submission (in the background:
+    building.Builder). wanted, when given, says per lab which Check files
+    ("checks") and whether the sanitizer build ("san") the selected items
+    need."""
     tr = config.pluginmanager.get_plugin("terminalreporter")
     cache = building.cache_dir()
     labs = [lab for lab in labs if wanted is None or lab in wanted]
@@ -160,28 +167,40 @@ def build_everything(config, impl: Path, labs: list[str], sandbox, record: Path,
             peers[name] = str(ROOT / "peers" / name)  # the student release: prebuilt
     flat = bool(labs) and not (impl / labs[0]).exists() and len(resolve_labs(
         config.getoption("--lab"))) == 1
-    def build(name):
+    def build(name, on_stage):
         checks = [(p.resolve(), hidden) for d, hidden in test_dirs(name)
                   for p in sorted(d.glob("check_*.c"))
                   if wanted is None or p.resolve() in wanted[name]["checks"]]
-        return building.build_lab(ROOT, name, impl, flat, sandbox, checks,
-                                  san=wanted is None or wanted[name]["san"])
+
+        def with_peers(result):
+            if name in peer_problems:
+                result.reference = building.Step(False, "make", peer_problems[name])
+            on_stage(result)
+
+        result = building.build_lab(ROOT, name, impl, flat, sandbox, checks,
+                                    san=wanted is None or wanted[name]["san"],
+                                    on_stage=with_peers)
+        if name in peer_problems:
+            result.reference = building.Step(False, "make", peer_problems[name])
+        return result
 
     if tr:
         tr.write_line(f"building {', '.join(labs)} ({impl}) ...")
-    # Two labs at a time: each build is mostly one compiler waiting for the disk.
-    with ThreadPoolExecutor(2) as pool:
-        builds = dict(zip(labs, pool.map(build, labs)))
-    for name in labs:
-        if name in peer_problems:
-            builds[name].reference = building.Step(False, "make", peer_problems[name])
-    building.save(builds, peers, record)
-    config.stash[BUILDS_KEY], config.stash[PEERS_KEY] = building.load(record)
+    building.save_peers(peers, record)
+    config.stash[BUILDER_KEY] = building.Builder(build, labs, record)
+    config.stash[PEERS_KEY] = peers
+    config.stash[BUILDS_KEY] = building.Records(record, labs)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
     """Every student process is gone before the report is written."""
+    builder = session.config.stash.get(BUILDER_KEY, None)
+    if builder is not None:
+        builder.stop()  # every build has ended by now, unless the grading was cut short
+        xml = session.config.stash.get(junitxml.xml_key, None)
+        if xml is not None:  # for the grading's profile (grader/bench_grading.py)
+            xml.add_global_property("netgrader-builds", json.dumps(builder.times()))
     sandbox = session.config.stash.get(SANDBOX_KEY, None)
     if sandbox is not None and not is_worker(session.config):
         sandboxing.teardown(sandbox)
@@ -313,11 +332,26 @@ def pytest_collection_modifyitems(session, config, items):
         build_everything(config, impl, labs, sandbox, record, wanted)
 
 
+def build_stage(item) -> str:
+    """How far its lab's build must be for an item to run (build.STAGES):
+    Check items need their runners, a test's [sanitizers] run the sanitizer
+    build, everything else the programs."""
+    if isinstance(item, CheckItem):
+        return "checks"
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("memcheck") == "sanitizers":
+        return "done"
+    return "plain"
+
+
 def pytest_runtest_setup(item):
+    name = item.lab if isinstance(item, BuildItem) else lab_of(item.path)
+    start = time.monotonic()
+    # Waits while the lab's build has not reached what the item needs.
+    b = item.config.stash[BUILDS_KEY].get(name, stage=build_stage(item))
+    item.stash[WAITED_KEY] = time.monotonic() - start
     if isinstance(item, BuildItem):
         return
-    name = lab_of(item.path)
-    b = item.config.stash[BUILDS_KEY].get(name)
     if b is not None and not b.impl.ok:
         pytest.skip(f"needs build: {name} did not compile (see its build item)")
     # In a student's filtered run (-k or -m, one process), a test whose
@@ -354,6 +388,10 @@ def pytest_runtest_makereport(item, call):
     needs = item.get_closest_marker("needs")
     if needs:
         props["needs"] = list(needs.args)
+    if report.when == "teardown":  # the report whose properties junit.xml keeps
+        # For the grading's profile (grader/bench_grading.py): how long the
+        # item's set-up waited for its lab's build.
+        props["timing"] = {"waited": round(item.stash.get(WAITED_KEY, 0.0), 3)}
     if report.failed and call.excinfo is not None:
         props.update(describe_failure(call.excinfo))
         j = item.stash.get(JOURNAL_KEY, None)
