@@ -11,13 +11,15 @@ redis-server (started unprivileged on a free port, no persistence) get the
 same load, `redis-benchmark -q -t set,get,incr,lpush,lpop -c C -n N`
 (default 50 clients, 200,000 requests), without and with `-P 16`, in R
 rounds (default 3). Each round measures both servers one right after the
-other, miniredis first in odd rounds and redis-server first in even ones,
-so that a load that drifts during the run falls on both. With two CPUs or
+other (each command on one, then on the other), miniredis first in odd
+rounds and redis-server first in even ones, so that a load that drifts
+during the run falls on both. With two CPUs or
 more the servers run on one (taskset, from util-linux) and redis-benchmark
 on another, so that client and server never take turns on one CPU. The
 report gives each command's medians, the ratio miniredis/redis-server of
 the medians and the median of the rounds' own ratios (paired; the course's
-target: 1.0).
+target: 1.0), and each server's CPU time per request (user and system,
+from /proc: what a request costs it, whatever else the machine does).
 
 Idle connections (--idle, default 0,1000,10000; "" for none): for
 miniredis -b poll and -b epoll, 10 active clients (redis-benchmark -c 10
@@ -115,38 +117,53 @@ def run_benchmark(cpus: Cpus, port: int, requests: int, clients: int, pipeline: 
     return {name: float(rate) for name, rate in LINE.findall(out.stdout.replace("\r", "\n"))}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system time of process pid so far, all its threads (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def beside_redis(program: Path, cpus: Cpus, args) -> list:
-    runs = {(pipe, who): {t: [] for t in TESTS} for pipe in (1, 16) for who in ("ours", "peer")}
+    keys = [(pipe, t, who) for pipe in (1, 16) for t in TESTS for who in ("ours", "peer")]
+    runs = {k: [] for k in keys}
+    cpu = {k: [] for k in keys}  # the server's CPU microseconds per request
     with tempfile.TemporaryDirectory() as tmp:
         redis = start_redis(Path(tmp), Journal())
         proc = None
         try:
             cpus.pin_server(redis.proc.pid)
             proc, port = start_miniredis(program, cpus)
+            servers = (("ours", port, proc.pid), ("peer", redis.port, redis.proc.pid))
             for r in range(args.rounds):
-                order = (("ours", port), ("peer", redis.port))
                 for pipe in (1, 16):
-                    for who, port_ in order if r % 2 == 0 else order[::-1]:
-                        rates = run_benchmark(cpus, port_, args.requests, args.clients, pipe)
-                        for t in TESTS:
-                            runs[(pipe, who)][t].append(rates.get(t, 0.0) or 0.1)
+                    for t in TESTS:  # each command on both servers, one right after the other
+                        for who, port_, pid in servers if r % 2 == 0 else servers[::-1]:
+                            before = cpu_seconds(pid)
+                            rate = run_benchmark(cpus, port_, args.requests, args.clients, pipe,
+                                                 t.lower()).get(t, 0.0)
+                            cpu[(pipe, t, who)].append((cpu_seconds(pid) - before)
+                                                       / args.requests * 1e6)
+                            runs[(pipe, t, who)].append(rate or 0.1)
         finally:
             if proc is not None:
                 stop(proc)
             redis.stop()
     cases = []
-    print(f"{'':22} {'miniredis':>11} {'redis-server':>13}  ratio  paired  (rounds)")
+    print(f"{'':22} {'miniredis':>11} {'redis-server':>13}  ratio  paired  (rounds)"
+          f"{'':12}server CPU µs/request")
     for pipe in (1, 16):
         for t in TESTS:
             case = bench.Case(f"{t}, -c {args.clients}" + (" -P 16" if pipe > 1 else ""),
                               "miniredis", "redis-server", "req/s", better="higher", target=1.0)
-            case.ours_runs, case.peer_runs = runs[(pipe, "ours")][t], runs[(pipe, "peer")][t]
+            case.ours_runs, case.peer_runs = runs[(pipe, t, "ours")], runs[(pipe, t, "peer")]
             cases.append(case)
-            pairs = [a / b for a, b in zip(case.ours_runs, case.peer_runs)]
+            pairs = ", ".join(f"{a / b:.2f}" for a, b in zip(case.ours_runs, case.peer_runs))
+            paired = statistics.median(a / b for a, b in zip(case.ours_runs, case.peer_runs))
             print(f"{case.name:22} {statistics.median(case.ours_runs):>11,.0f} "
                   f"{statistics.median(case.peer_runs):>13,.0f}  {case.ratio:5.2f}  "
-                  f"{statistics.median(pairs):6.2f}  ({', '.join(f'{x:.2f}' for x in pairs)})",
-                  flush=True)
+                  f"{paired:6.2f}  {'(' + pairs + ')':20} "
+                  f"{statistics.median(cpu[(pipe, t, 'ours')]):5.2f} "
+                  f"{statistics.median(cpu[(pipe, t, 'peer')]):5.2f}", flush=True)
     return cases
 
 
