@@ -579,15 +579,20 @@ static int put_packed(struct out *o, const struct pb_field *f, const uint8_t *it
     /* A short record (fewer than 128 bytes of values, whatever they are)
      * has a one-byte length prefix: its values go after a byte left for the
      * prefix, which is filled in once they are written. This saves the loop
-     * that sizes the values first, when the room for the longest such
-     * record is left. (A count past 127 never qualifies, nor overflows.) */
+     * that sizes the values first. Like a head, the record is written
+     * straight into the output when the room for its longest form is left,
+     * else (near the end of a buffer, as in one of exactly
+     * pb_encoded_size bytes) built in scratch and copied by put_bytes,
+     * checking the room. (A count past 127 never qualifies, nor
+     * overflows.) */
     size_t most = count < 0x80 ? count * longest(f->type) : 0x80;
-    if (most < 0x80 && o->cap - o->at >= PB_VARINT_MAX + 1 + most) {
-        uint8_t *len = write_varint(o->buf + o->at, tag);
+    if (most < 0x80) {
+        uint8_t scratch[PB_VARINT_MAX + 1 + 0x7f];
+        uint8_t *start = o->cap - o->at >= PB_VARINT_MAX + 1 + most ? o->buf + o->at : scratch;
+        uint8_t *len = write_varint(start, tag);
         uint8_t *w = write_packed(f, len + 1, items, count);
         *len = (uint8_t)(w - (len + 1));
-        o->at = (size_t)(w - o->buf);
-        return 0;
+        return head_end(o, scratch, start, w);
     }
     size_t body = packed_body(f, items, count);
     int e = put_head(o, tag, body);
