@@ -409,8 +409,11 @@ def test_tftpd_retransmits_then_gives_up(run, lab, tmp_path, start_server, tftp_
     if copies != 5:
         raise Mismatch("copies of DATA 1 without an ACK", "5 (sent, then 4 retransmissions)",
                        str(copies), RETRANSMIT_HINT)
+    # From the first copy to the last, as this client read them: on a busy
+    # machine a copy read late shortens the gap after it to nothing, the
+    # whole span only by how late the first one was read.
     gaps = [b - a for a, b in zip(times, times[1:])]
-    if min(gaps) < 0.075:
+    if times[-1] - times[0] < 0.075 * len(gaps):
         raise Mismatch("the time between retransmissions with -T 150", "at least about 150 ms",
                        ", ".join(f"{g * 1000:.0f} ms" for g in gaps),
                        "Retransmit after -T ms of silence, not at once.")
@@ -536,11 +539,19 @@ def test_tftpd_survives_malformed_packets(lab, tmp_path, start_server, tftp_clie
     ERROR 4 or silence, never a crash, and the next client is served."""
     root, files = make_root(tmp_path, sizes=(600,))
     server = start(start_server, lab, root)
-    client = tftp_client()
+    client, marker = tftp_client(), tftp_client(name="second client")
     for raw in MALFORMED:
         client.send(raw, server.port)
+        # Then a request whose answer is known (ERROR 1), from another socket:
+        # once it is answered, the server has dealt with the datagram before
+        # it, and whatever it sent back is already in the first socket.
+        marker.send(tftp.rrq("missing.bin"), server.port, quiet=True)
+        packet, _ = marker.expect(tftp.ERROR, f"the answer to RRQ 'missing.bin' sent right "
+                                  f"after the malformed datagram {raw[:24]!r}",
+                                  hint="Nothing a client sends may stop the server from "
+                                  "serving the next request.")
         while True:
-            packet, _ = client.receive(0.2, quiet=True)
+            packet, _ = client.receive(0.001, quiet=True)
             if packet is None:
                 break
             if packet.opcode != tftp.ERROR:
