@@ -18,8 +18,8 @@ holding a 12-byte value, in RESP. The player is submitted first with the
 course's Python client (netgrader/sbrpc.py). R rounds (default 5) alternate the two servers.
 The report gives each case's median calls per second and the ratio
 sbd/redis-server (the course's target: 0.8 with 1 in flight, where both
-are bounded by the round trip; 0.5 with 100, where redis's tuned
-parser and buffers show).
+are bounded by the round trip; 0.5 with 100, where the work per call
+counts).
 
 --quick: 0.1 s per case, 1 round: it proves that the script, the load
 client and its peer work; the numbers mean little. --json FILE: the
