@@ -42,7 +42,7 @@ START_TEST(varint_not_shortest)
 END_TEST
 
 // checks: int32 from a 5-byte varint ff ff ff ff 0f is -1 (the low 32 bits), bool from varint
-//   02 is true and is written back as 01, an enum value unknown to the schema (7) is kept
+//   02 (and 80 02, 256) is true and is written back as 01, an enum value unknown to the schema (7) is kept
 // milestone: decode
 // points: 1
 START_TEST(wide_varints_narrowed)
@@ -54,6 +54,12 @@ START_TEST(wide_varints_narrowed)
     ck_assert_msg(m.i32 == -1, "i32 from ff ff ff ff 0f: %d, expected -1", m.i32);
     ck_assert_msg(m.flag, "flag from varint 2: false, expected true");
     ck_assert_msg(m.level == 7, "level from varint 7: %d, expected 7", m.level);
+    const uint8_t wide_bool[] = {0x38, 0x80, 0x02}; /* flag = 256: any non-zero is true */
+    e = decode(&scoreboard_AllTypes_desc, wide_bool, sizeof wide_bool, &m);
+    ck_assert_msg(e == 0 && m.flag, "pb_decode(AllTypes, 38 80 02): %d, flag %s, expected flag true",
+                  e, m.flag ? "true" : "false");
+    e = decode(&scoreboard_AllTypes_desc, in, sizeof in, &m);
+    ck_assert_msg(e == 0, "pb_decode(AllTypes, 08 ff ff ff ff 0f 38 02 40 07) again: %d", e);
     uint8_t out[32];
     int n = pb_encode(&scoreboard_AllTypes_desc, &m, out, sizeof out);
     const uint8_t want[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
