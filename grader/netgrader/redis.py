@@ -9,7 +9,8 @@ and redis-cli run against any port.
                                                  # None, list or RespError
     server = start_redis(tmp_path, journal)      # server.port
     output = redis_cli(port, script_text)        # redis-cli's own output
-    expect_same_replies(script, redis_output, our_output, what)   # reply by reply
+    want, got = cli_script(redis.port, script), cli_script(port, script)   # --no-raw
+    expect_same_replies(script, want, got, what) # reply by reply
 
 Simple strings come back as str, bulk strings as bytes, errors as RespError
 (a str subclass holding the text after '-'), nulls as None.
@@ -199,7 +200,7 @@ def redis_cli(port: int, stdin: str | bytes = b"", args: list[str] | None = None
 # Replies whose members come in the server's own order, with the size of a member: they are
 # compared as multisets (of pairs for HGETALL).
 UNORDERED = {"SMEMBERS": 1, "KEYS": 1, "SPOP": 1, "HKEYS": 1, "HVALS": 1, "HGETALL": 2}
-_NUMBERED = re.compile(r"^(\d+)\) ")
+_NUMBERED = re.compile(r"^ *(\d+)\) ")  # redis-cli right-aligns: " 1) " when 10 or more
 
 
 def cli_replies(output: bytes) -> list[list[str]]:
@@ -228,6 +229,20 @@ def canonical(command: str, reply: list[str]) -> list:
     return sorted(tuple(items[i:i + size]) for i in range(0, len(items), size))
 
 
+def cli_script(port: int, script: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    """redis-cli --no-raw -p port with script on stdin. A server that stops answering (a reply
+    shorter than it announced, or none) leaves redis-cli waiting: after the timeout, what it
+    printed so far, with returncode -9."""
+    cli = require("redis-cli", "redis-tools")
+    argv = [cli, "-h", "127.0.0.1", "-p", str(port), "--no-raw"]
+    try:
+        return subprocess.run(argv, input=script.encode(), capture_output=True,
+                              timeout=timing.scaled(timeout))
+    except subprocess.TimeoutExpired as e:
+        return subprocess.CompletedProcess(argv, -9, e.stdout or b"",
+                                           (e.stderr or b"") + b" (killed: no reply in time)")
+
+
 def expect_same_replies(script: str, want: subprocess.CompletedProcess,
                         got: subprocess.CompletedProcess, what: str) -> None:
     """redis-cli --no-raw ran script against redis-server (want) and the lab's server (got):
@@ -238,7 +253,10 @@ def expect_same_replies(script: str, want: subprocess.CompletedProcess,
     for i in range(max(len(wants), len(gots))):
         command = commands[i] if i < len(commands) else "(after the last command)"
         w = wants[i] if i < len(wants) else ["(nothing)"]
-        g = gots[i] if i < len(gots) else ["(nothing)"]
+        g = gots[i] if i < len(gots) else \
+            ["(nothing: redis-cli still waited for a reply when it was stopped; a reply shorter "
+             "than it announces, an array of fewer elements than its count?)"
+             if got.returncode == -9 else "(nothing)"]
         if canonical(command, w) != canonical(command, g):
             free = " (members in any order)" if canonical(command, w) is not w else ""
             raise Mismatch(f"{what}: the reply to command {i + 1}, `{command}`{free}",

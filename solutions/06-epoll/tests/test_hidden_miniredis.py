@@ -8,7 +8,7 @@ import pytest
 from netgrader import timing
 from netgrader.expect import Mismatch
 from netgrader.procs import Limits
-from netgrader.redis import RespError, encode, expect_same_replies, redis_cli
+from netgrader.redis import RespError, cli_script, encode, expect_same_replies
 
 
 def start_miniredis(start_server, lab, *args):
@@ -33,6 +33,11 @@ def differential_script(seed: int, n: int) -> str:
         k, k2 = rng.choice(keys), rng.choice(keys)
         v = rng.choice(["v", "10", "-3", "abc", "0", "007", "x y", "99999999999999999999"])
         v = f'"{v}"' if " " in v else v
+        s, h = rng.choice(("s0", "s1")), rng.choice(("h0", "h1"))
+        members = " ".join(rng.sample(("a", "b", "c", "d", "1", "2", "10"), rng.randint(2, 4)))
+        field, e = rng.choice(("f", "g", "h", "i")), rng.choice((k, s, h))
+        pairs = " ".join(f"{f} {rng.choice(('1', 'v', 'x y'))}" for f in
+                         rng.sample(("f", "g", "h", "i"), rng.randint(1, 3))).replace("x y", '"x y"')
         lines.append(rng.choice([
             f"SET {k} {v}", f"GET {k}", f"SET {k} {v} NX", f"SET {k} {v} XX", f"INCR {k}",
             f"DECR {k}", f"INCRBY {k} {rng.randint(-5, 5)}", f"APPEND {k} {v}", f"STRLEN {k}",
@@ -40,14 +45,18 @@ def differential_script(seed: int, n: int) -> str:
             f"LPUSH {k} {v} w", f"RPUSH {k} {v}", f"LPOP {k}", f"RPOP {k}", f"LLEN {k}",
             f"LRANGE {k} 0 -1", f"LRANGE {k} -2 1", f"LPOP {k} 2", f"SADD {k} m", f"SCARD {k}",
             f"HSET {k} f {v}", f"HGET {k} f", f"HDEL {k} f g", f"ZADD {k} 1.5 a", f"TYPE {k}",
-            f"ZPOPMIN {k}", f"EXPIRE {k} 1000", f"TTL {k}", f"PERSIST {k}", f"PTTL nokey",
+            f"ZPOPMIN {k}", f"EXPIRE {k} 1000", f"TTL {k}", f"PERSIST {k}", "PTTL nokey",
             f"GET {k} extra", f"INCRBY {k} x", f"NOSUCH {k} {v}", f"SET {k} {v} EX 0",
             f"SET {k} {v} EX nan", f"SET {k}", "PING", f"ECHO {v}", "DBSIZE", f"LRANGE {k} a 1",
             f"HSET {k} f", f"MSET {k}", f"ZADD {k} x a", f"SET {k} {v} PX 100000 NX",
-            f"SADD {k} a b c", f"SMEMBERS {k}", f"SPOP {k} 10", f"HSET {k} f {v} g w h 1",
-            f"HGETALL {k}", f"HLEN {k}", "KEYS *", "KEYS k[0-3]", "KEYS *[^2-5]", "KEYS k?",
+            # sets and hashes of several members (s0, s1, h0 and h1 hold nothing else; only s1
+            # is ever emptied) and KEYS: replies whose order is free
+            f"SADD {s} {members}", f"SADD {s} {members}", f"SMEMBERS {s}", f"SMEMBERS {s}",
+            f"SCARD {s}", "SPOP s1 10", f"SMEMBERS {k}", f"HSET {h} {pairs}", f"HSET {h} {pairs}",
+            f"HGETALL {h}", f"HLEN {h}", f"HDEL {h} {field}", f"HGET {h} {field}",
+            f"HGETALL {k}", "KEYS *", "KEYS [sh]?", "KEYS k[0-3]", "KEYS *[^2-5]",
             # TTL rounds: 100,900 ms left is 101 s (truncated: 100)
-            f"PEXPIRE {k} 100900\nTTL {k}",
+            f"PEXPIRE {e} 100900\nTTL {e}",
         ]))
     lines += ["DBSIZE", "FLUSHDB", "DBSIZE"]
     return "\n".join(lines) + "\n"
@@ -61,8 +70,7 @@ def test_hidden_second_script_as_redis(start_server, lab, redis_server):
     server = start_miniredis(start_server, lab)
     redis = redis_server()
     script = differential_script(1906, 600)
-    want = redis_cli(redis.port, script, ["--no-raw"])
-    got = redis_cli(server.port, script, ["--no-raw"])
+    want, got = cli_script(redis.port, script), cli_script(server.port, script)
     expect_same_replies(script, want, got, "the hidden script, through redis-cli")
 
 
