@@ -570,8 +570,9 @@ static void accept_clients(struct server *srv)
 {
     /* TODO(student): accept4 (SOCK_NONBLOCK | SOCK_CLOEXEC) until EAGAIN. Beyond
      * max_clients, or a descriptor >= FD_SETSIZE: refuse it. EMFILE: give up the spare
-     * descriptor to accept and refuse one, then take it back. A new client: its peer's
-     * name (net_peer_name), its clocks, a free slot. */
+     * descriptor to accept and refuse one, then take it back (when that accept finds
+     * nothing, stop: accept4 says EMFILE before it looks at the queue). A new client:
+     * its peer's name (net_peer_name), its clocks, a free slot. */
     (void)srv;
 }
 

@@ -779,6 +779,8 @@ static void accept_clients(struct server *srv)
                 if (fd != -1)
                     refuse(fd);
                 srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fd == -1)
+                    return; /* nothing was waiting: accept4 says EMFILE before EAGAIN */
                 continue;
             }
             if (errno != EAGAIN && errno != EWOULDBLOCK)
