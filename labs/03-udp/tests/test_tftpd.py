@@ -540,30 +540,39 @@ def test_tftpd_survives_malformed_packets(lab, tmp_path, start_server, tftp_clie
     root, files = make_root(tmp_path, sizes=(600,))
     server = start(start_server, lab, root)
     client, marker = tftp_client(), tftp_client(name="second client")
-    for raw in MALFORMED:
-        client.send(raw, server.port)
-        # Then a request whose answer is known (ERROR 1), from another socket:
-        # once it is answered, the server has dealt with the datagram before
-        # it, and whatever it sent back is already in the first socket.
-        marker.send(tftp.rrq("missing.bin"), server.port, quiet=True)
-        packet, _ = marker.expect(tftp.ERROR, f"the answer to RRQ 'missing.bin' sent right "
-                                  f"after the malformed datagram {raw[:24]!r}",
-                                  hint="Nothing a client sends may stop the server from "
-                                  "serving the next request.")
+
+    def only_errors(raw):
+        """What came back to the client until now holds only ERRORs."""
         while True:
             packet, _ = client.receive(0.001, quiet=True)
             if packet is None:
-                break
+                return
             if packet.opcode != tftp.ERROR:
-                raise Mismatch(f"the answer to a malformed datagram {raw[:24]!r}",
+                raise Mismatch(f"the answers to the malformed datagrams, up to {raw[:24]!r}",
                                "an ERROR (4, Illegal TFTP operation) or nothing",
                                tftp.describe(packet.raw),
                                "Check every length and every NUL before using a request.")
+
+    for number, raw in enumerate(MALFORMED):
+        client.send(raw, server.port)
+        # Then a request whose answer is known (ERROR 1), from another socket:
+        # once it is answered, the server has read the datagram before it, and
+        # answered it too unless a thread of its own does so (what comes back
+        # later is checked with the next datagram's, and once more at the end).
+        # A new name each time: the same request again would be a retransmission.
+        missing = f"missing-{number}.bin"
+        marker.send(tftp.rrq(missing), server.port, quiet=True)
+        marker.expect(tftp.ERROR, f"the answer to RRQ {missing!r} sent right after the "
+                      f"malformed datagram {raw[:24]!r}",
+                      hint="Nothing a client sends may stop the server from serving the next "
+                      "request.")
+        only_errors(raw)
         if not server.alive():
             raise Mismatch(f"the server after the datagram {raw[:24]!r}", "still running",
                            "it exited", "Nothing a client sends may stop the server.")
-    expect_bytes(client.download(server.port, "f600.bin"), files["f600.bin"],
-                 "f600.bin after the malformed datagrams")
+    expect_bytes(tftp_client(name="third client").download(server.port, "f600.bin"),
+                 files["f600.bin"], "f600.bin after the malformed datagrams")
+    only_errors(MALFORMED[-1])
 
 
 @pytest.mark.points(2)
