@@ -416,10 +416,12 @@ def profile(write: Path | None) -> int:
             f"{load_after} after it\n"
             f"- the grading: `{shlex.join([sys.executable, 'grader/grade.py', '--impl', 'solutions', '--brief'])}`, "
             f"then each lab's quickest item alone (`--lab NN -k NAME`)\n"
-            + ("\n**The machine was busy** (a load average above its processor count): "
-               "compare a run taken on a quiet machine before reading much into the "
-               "numbers.\n" if max(float(load_before.split()[0]), float(load_after.split()[0]))
-               > (os.cpu_count() or 1) else "")
+            + "- a grading alone brings the 1-minute load average near the number of its "
+            "workers: the value before it says how busy the machine was\n"
+            + ("\n**The machine was busy** (a load average above its processor count before "
+               "the grading): compare a run taken on a quiet machine before reading much "
+               "into the numbers.\n" if float(load_before.split()[0]) > (os.cpu_count() or 1)
+               else "")
             + "\n```\n" + "\n".join(out.lines) + "\n```\n")
         print(f"\nwritten to {write}")
     return 0

@@ -37,6 +37,7 @@ from . import timing
 from .sandbox import Sandbox
 
 BUILD_TIMEOUT = 60          # seconds for a whole lab's build (scaled)
+CHECK_CFLAGS = "-O0 -g"     # for a Check test file (lab.mk adds the warnings; the default is -O2 -g)
 MAX_SOURCE = 1 << 20        # bytes per submitted file
 GIVEN = re.compile(r"(.*\.[ch]|Makefile|.*\.mk)$")
 
@@ -195,7 +196,7 @@ _CANCELLED = threading.Event()
 
 
 def _jailed_make(sandbox: Sandbox, directory: Path, targets: list[str],
-                 deadline: timing.Deadline) -> Step:
+                 deadline: timing.Deadline, variables: dict | None = None) -> Step:
     argv = ["make", "--no-print-directory", f"-j{os.cpu_count() or 2}", "-C", str(directory),
             *targets]
     shown = "make " + " ".join(targets) if targets else "make"
@@ -204,7 +205,7 @@ def _jailed_make(sandbox: Sandbox, directory: Path, targets: list[str],
     if deadline.expired():
         return Step(False, shown, "the build's time was used up before this step")
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/tmp",
-           "TMPDIR": "/tmp", "MAKEFLAGS": ""}
+           "TMPDIR": "/tmp", "MAKEFLAGS": "", **(variables or {})}
     start = time.monotonic()
     with _RUNNING_LOCK:
         if _CANCELLED.is_set():
@@ -341,8 +342,11 @@ def _build_check_runners(sandbox: Sandbox, root: Path, lab: str, dest: Path,
         shutil.copyfile(source, staging / source.name)
         binary = runners / source.stem
         built = staging / source.stem
+        # The test file is the course's code: compiled without optimisation
+        # (half the time), linked with the student's objects of the plain build.
         step = _jailed_make(sandbox, dest, ["check-runner", f"CHECK_SRC=.check/{source.name}",
-                                            f"CHECK_OUT=.check/{source.stem}"], deadline)
+                                            f"CHECK_OUT=.check/{source.stem}"], deadline,
+                            {"CFLAGS": CHECK_CFLAGS})
         ok = step.ok and built.is_file()
         if ok:
             shutil.move(str(built), binary)
