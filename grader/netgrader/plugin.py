@@ -303,6 +303,13 @@ def pytest_collection_modifyitems(session, config, items):
         build_item.path = ROOT / "labs" / name
         build_item.stash[POINTS_KEY] = int(overrides.get("build", 0))
         ordered.append(build_item)
+        # Each lab's items run in the order its build gets ready: those that
+        # need only the programs, then the Check items (their runners are
+        # linked next), then the [sanitizers] twins (the sanitizer build is
+        # the last and longest step), so that no worker sits waiting for a
+        # build while another item could run. The report keeps the handout's
+        # order whatever the order of the run (report.handout_order).
+        by_lab[name].sort(key=lambda item: STAGE_RANK[build_stage(item)])
         for item in by_lab[name]:
             marker = item.get_closest_marker("points")
             declared = marker.args[0] if marker else getattr(item, "declared_points", None)
@@ -330,6 +337,9 @@ def pytest_collection_modifyitems(session, config, items):
                 need["san"] = True
         impl, labs, sandbox, record = lazy
         build_everything(config, impl, labs, sandbox, record, wanted)
+
+
+STAGE_RANK = {"plain": 0, "checks": 1, "done": 2}
 
 
 def build_stage(item) -> str:

@@ -50,6 +50,25 @@ def _props(report) -> dict:
     return {}
 
 
+def handout_order(nodeids: list[str]) -> list[str]:
+    """The items in the order they were collected (a lab's build, then its
+    test files by name, public before hidden, each in definition order, a
+    [sanitizers] twin after its [valgrind] one), from the order they ran in:
+    the grader runs each lab's Check items and [sanitizers] twins last
+    (plugin.pytest_collection_modifyitems)."""
+    position = {nodeid: i for i, nodeid in enumerate(nodeids)}
+
+    def key(nodeid: str):
+        path, _, name = nodeid.partition("::")
+        place = float(position[nodeid])
+        if name.endswith("[sanitizers]"):
+            twin = nodeid[:-len("[sanitizers]")] + "[valgrind]"
+            place = position.get(twin, place) + 0.5
+        return (path != "", path, place)   # the build item ("::NN-name::build") has no path
+
+    return sorted(nodeids, key=key)
+
+
 class Report:
     def __init__(self, config, impl: Path, out: Path):
         self.config, self.impl, self.out = config, impl, out
@@ -59,11 +78,11 @@ class Report:
 
     # -- gathering ---------------------------------------------------------
     def pytest_collection_finish(self, session):
-        self.order = [item.nodeid for item in session.items]
+        self.order = handout_order([item.nodeid for item in session.items])
 
     def pytest_xdist_node_collection_finished(self, node, ids):
         if not self.order:
-            self.order = list(ids)
+            self.order = handout_order(list(ids))
 
     def pytest_runtest_logreport(self, report):
         props = _props(report)

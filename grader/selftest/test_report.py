@@ -3,7 +3,7 @@ echoes an earlier one is shown as skipped, and a failure under fault
 injection says how to replay it."""
 from pathlib import Path
 
-from netgrader.report import Outcome, Report
+from netgrader.report import Outcome, Report, handout_order
 
 
 class Options:
@@ -65,3 +65,20 @@ def test_a_failure_under_faults_shows_the_seed_the_schedule_and_a_replay():
     assert "read(fd 3, 4096 bytes): short read" in text
     assert "by hand:   LD_PRELOAD=/x/faultinject.so NETLAB_FAULTS_SEED=42 ./httpget URL" in text
     assert "rerun:     make grade LAB=01 K=test_robust_fetch   (same seed, same faults)" in text
+
+
+def test_the_report_keeps_the_handout_order_whatever_the_order_of_the_run():
+    """Each lab's Check items and [sanitizers] twins run last; the report
+    lists the items as they were collected all the same."""
+    collected = ["::07-rpc::build",
+                 "labs/07-rpc/tests/check_pbwire.c::varints",
+                 "labs/07-rpc/tests/check_sbnet.c::frames",
+                 "labs/07-rpc/tests/test_sbd.py::test_serves",
+                 "labs/07-rpc/tests/test_sbd.py::test_clean[valgrind]",
+                 "labs/07-rpc/tests/test_sbd.py::test_clean[sanitizers]",
+                 "labs/07-rpc/tests/test_sbd.py::test_unix",
+                 "solutions/07-rpc/tests/check_hidden.c::limits",
+                 "solutions/07-rpc/tests/test_hidden.py::test_corner"]
+    ran = [collected[i] for i in (0, 3, 4, 6, 8, 1, 2, 7, 5)]
+    assert handout_order(ran) == collected
+    assert handout_order(collected) == collected
