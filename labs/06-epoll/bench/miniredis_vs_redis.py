@@ -3,8 +3,8 @@
 then miniredis's poll and epoll backends beside idle connections.
 
 Usage: bench/miniredis_vs_redis.py [--impl DIR] [--requests N] [--clients C] [--rounds R]
-                                   [--idle LIST] [--seconds S] [--plot FILE]
-                                   [--quick] [--json FILE]
+                                   [--server-cpu SHARE] [--idle LIST] [--seconds S]
+                                   [--plot FILE] [--quick] [--json FILE]
 
 Beside redis-server: miniredis (from DIR, default this lab directory) and
 redis-server (started unprivileged on a free port, no persistence) get the
@@ -18,8 +18,17 @@ more the servers run on one (taskset, from util-linux) and redis-benchmark
 on another, so that client and server never take turns on one CPU. The
 report gives each command's medians, the ratio miniredis/redis-server of
 the medians and the median of the rounds' own ratios (paired; the course's
-target: 1.0), and each server's CPU time per request (user and system,
-from /proc: what a request costs it, whatever else the machine does).
+target: 1.0), each server's CPU time per request (user and system,
+from /proc: what a request costs it, whatever else the machine does), and
+how busy redis-benchmark was (its CPU time over the run's wall time).
+
+A single-threaded redis-benchmark on one CPU saturates before a quick
+server on another does: unpipelined, the client then sets the pace and
+any server that keeps up ties. So the unpipelined series runs once more
+with both servers in one cpu cgroup held to SHARE of a CPU (--server-cpu,
+default 0.5; 0: not run; needs root and the cpu controller, and is left
+out, saying so, without them): there the servers set the pace, and the
+ratio compares them.
 
 Idle connections (--idle, default 0,1000,10000; "" for none): for
 miniredis -b poll and -b epoll, 10 active clients (redis-benchmark -c 10
@@ -51,6 +60,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 LAB = Path(__file__).resolve().parent.parent
@@ -105,14 +115,26 @@ def stop(proc) -> None:
     proc.wait(timeout=30)
 
 
+CLIENT_BOUND = 0.95  # redis-benchmark busier than this: it, not the server, is the bottleneck
+
+
 def run_benchmark(cpus: Cpus, port: int, requests: int, clients: int, pipeline: int,
-                  tests: str = "set,get,incr,lpush,lpop") -> dict[str, float]:
+                  tests: str = "set,get,incr,lpush,lpop", busy: list | None = None
+                  ) -> dict[str, float]:
+    """redis-benchmark's rates; busy, when given, gets the share of its
+    wall time that redis-benchmark spent on a CPU (1.0: the client, not the
+    server, set the pace)."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     out = subprocess.run([*cpus.client_argv(), "redis-benchmark", "-h", "127.0.0.1",
                           "-p", str(port), "-q", "-t", tests, "-c", str(clients),
                           "-n", str(requests), "-P", str(pipeline)],
                          capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         raise SystemExit(f"redis-benchmark failed: {out.stderr[-300:]}")
+    if busy is not None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        busy.append(used / max(time.monotonic() - start, 1e-6))
     # -q prints progress lines ending in \r: only the final line of each test counts.
     return {name: float(rate) for name, rate in LINE.findall(out.stdout.replace("\r", "\n"))}
 
@@ -123,24 +145,80 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def beside_redis(program: Path, cpus: Cpus, args) -> list:
-    keys = [(pipe, t, who) for pipe in (1, 16) for t in TESTS for who in ("ours", "peer")]
+class CpuCap:
+    """A cpu cgroup (v2's cpu.max, or v1's CFS quota) that holds the processes
+    put in it to `share` of one CPU together; None of it when this process
+    may not make one (not root, no cpu controller)."""
+
+    PERIOD_US = 10_000
+
+    def __init__(self, share: float):
+        self.share, self.path, self.parent = share, None, None
+        quota = max(1000, int(share * self.PERIOD_US))
+        v2 = Path("/sys/fs/cgroup")
+        try:
+            version2 = "cpu" in (v2 / "cgroup.subtree_control").read_text().split()
+        except OSError:
+            version2 = False
+        self.parent = v2 if version2 else v2 / "cpu"
+        path = self.parent / f"netlab-bench-{os.getpid()}"
+        try:
+            path.mkdir()
+        except OSError:
+            return
+        try:
+            if version2:
+                (path / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+            else:
+                (path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+                (path / "cpu.cfs_quota_us").write_text(str(quota))
+            self.path = path
+        except OSError:
+            path.rmdir()
+
+    def add(self, pid: int) -> None:
+        """The whole process, every thread of it."""
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """Once the processes put in it have gone."""
+        if self.path is not None:
+            try:
+                self.path.rmdir()
+            except OSError as e:
+                print(f"could not remove {self.path}: {e}", file=sys.stderr)
+
+    def describe(self) -> str:
+        return (f"both servers held to {self.share:g} of a CPU (cgroup {self.path.parent.name}"
+                f"/{self.path.name}, CFS quota {int(self.share * self.PERIOD_US)} µs per "
+                f"{self.PERIOD_US} µs)")
+
+
+def beside_redis(program: Path, cpus: Cpus, args, pipelines=(1, 16), cap: CpuCap | None = None,
+                 label: str = "") -> list:
+    """Each command on each server, in turn, round after round; with cap,
+    both servers held to the same share of a CPU."""
+    keys = [(pipe, t, who) for pipe in pipelines for t in TESTS for who in ("ours", "peer")]
     runs = {k: [] for k in keys}
     cpu = {k: [] for k in keys}  # the server's CPU microseconds per request
+    busy = {k: [] for k in keys}  # redis-benchmark's share of a CPU
     with tempfile.TemporaryDirectory() as tmp:
         redis = start_redis(Path(tmp), Journal())
         proc = None
         try:
             cpus.pin_server(redis.proc.pid)
             proc, port = start_miniredis(program, cpus)
+            if cap is not None:
+                cap.add(redis.proc.pid)
+                cap.add(proc.pid)
             servers = (("ours", port, proc.pid), ("peer", redis.port, redis.proc.pid))
             for r in range(args.rounds):
-                for pipe in (1, 16):
+                for pipe in pipelines:
                     for t in TESTS:  # each command on both servers, one right after the other
                         for who, port_, pid in servers if r % 2 == 0 else servers[::-1]:
                             before = cpu_seconds(pid)
                             rate = run_benchmark(cpus, port_, args.requests, args.clients, pipe,
-                                                 t.lower()).get(t, 0.0)
+                                                 t.lower(), busy[(pipe, t, who)]).get(t, 0.0)
                             cpu[(pipe, t, who)].append((cpu_seconds(pid) - before)
                                                        / args.requests * 1e6)
                             runs[(pipe, t, who)].append(rate or 0.1)
@@ -149,21 +227,29 @@ def beside_redis(program: Path, cpus: Cpus, args) -> list:
                 stop(proc)
             redis.stop()
     cases = []
-    print(f"{'':22} {'miniredis':>11} {'redis-server':>13}  ratio  paired  (rounds)"
-          f"{'':12}server CPU µs/request")
-    for pipe in (1, 16):
+    width = 22 + len(label)
+    print(f"{'':{width}} {'miniredis':>11} {'redis-server':>13}  ratio  paired  (rounds)"
+          f"{'':12}server CPU µs/request  client busy")
+    for pipe in pipelines:
         for t in TESTS:
-            case = bench.Case(f"{t}, -c {args.clients}" + (" -P 16" if pipe > 1 else ""),
+            case = bench.Case(f"{t}, -c {args.clients}" + (" -P 16" if pipe > 1 else "") + label,
                               "miniredis", "redis-server", "req/s", better="higher", target=1.0)
             case.ours_runs, case.peer_runs = runs[(pipe, t, "ours")], runs[(pipe, t, "peer")]
             cases.append(case)
             pairs = ", ".join(f"{a / b:.2f}" for a, b in zip(case.ours_runs, case.peer_runs))
             paired = statistics.median(a / b for a, b in zip(case.ours_runs, case.peer_runs))
-            print(f"{case.name:22} {statistics.median(case.ours_runs):>11,.0f} "
+            print(f"{case.name:{width}} {statistics.median(case.ours_runs):>11,.0f} "
                   f"{statistics.median(case.peer_runs):>13,.0f}  {case.ratio:5.2f}  "
                   f"{paired:6.2f}  {'(' + pairs + ')':20} "
                   f"{statistics.median(cpu[(pipe, t, 'ours')]):5.2f} "
-                  f"{statistics.median(cpu[(pipe, t, 'peer')]):5.2f}", flush=True)
+                  f"{statistics.median(cpu[(pipe, t, 'peer')]):5.2f}  "
+                  f"{statistics.median(busy[(pipe, t, 'ours')]):4.0%} "
+                  f"{statistics.median(busy[(pipe, t, 'peer')]):4.0%}", flush=True)
+    saturated = [k for k in keys if statistics.median(busy[k]) >= CLIENT_BOUND]
+    if saturated:
+        print(f"client busy: redis-benchmark used {CLIENT_BOUND:.0%} or more of its CPU in "
+              f"{len(saturated)} of {len(keys)} series: there the client set the pace and a "
+              "ratio near 1.0 says only that both servers kept up with it", flush=True)
     return cases
 
 
@@ -258,6 +344,10 @@ def main() -> int:
     p.add_argument("--idle", default="0,1000,10000")
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--plot", type=Path)
+    p.add_argument("--server-cpu", type=float, default=0.5,
+                   help="then the unpipelined series again with both servers held to this "
+                   "share of one CPU (a cpu cgroup; needs root), so that the servers, not "
+                   "redis-benchmark, set the pace; 0: not at all (default 0.5)")
     bench.add_arguments(p)
     args = p.parse_args()
     if args.quick:
@@ -272,6 +362,20 @@ def main() -> int:
     settings = (f"redis-benchmark -q -t set,get,incr,lpush,lpop -c {args.clients} "
                 f"-n {args.requests} [-P 16], {args.rounds} rounds, each server in turn; "
                 f"{cpus.describe()}")
+    if args.server_cpu > 0:
+        cap = CpuCap(args.server_cpu)
+        if cap.path is None:
+            print(f"servers held to {args.server_cpu:g} of a CPU: left out (this needs root "
+                  "and a cpu cgroup controller)", flush=True)
+        else:
+            print(f"unpipelined again, {cap.describe()}: now the servers set the pace",
+                  flush=True)
+            try:
+                cases += beside_redis(program, cpus, args, pipelines=(1,), cap=cap,
+                                      label=f", servers at {args.server_cpu:g} CPU")
+            finally:
+                cap.remove()
+            settings += f"; then -P 1 again with {cap.describe()}"
     figures = []
     if args.idle:
         counts = [int(x) for x in args.idle.split(",")]
