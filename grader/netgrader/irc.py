@@ -28,10 +28,11 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import timing
+from . import stream, timing
 from .expect import Mismatch
 from .peers import RealServer, require, unused_port, wait_holding
 from .procs import EnvironmentError_, Journal
+from .stream import Closed
 
 NGIRCD_NAME = "irc.test"
 NGIRCD_CONF = """\
@@ -103,10 +104,6 @@ def parse(line: str) -> Message:
     return msg
 
 
-class Closed(Exception):
-    """The server closed the connection."""
-
-
 class IrcClient:
     """A scripted IRC client over TCP on loopback: exact bytes out, lines in."""
 
@@ -134,29 +131,18 @@ class IrcClient:
         data = line.encode() if isinstance(line, str) else bytes(line)
         if isinstance(line, str) and not line.endswith("\n"):
             data += b"\r\n"
-        if chunk:
-            for i in range(0, len(data), chunk):
-                self.sock.sendall(data[i:i + chunk])
-        else:
-            self.sock.sendall(data)
+        stream.send(self.sock, data, chunk)
 
     # -- receiving
     def _fill(self, deadline: timing.Deadline) -> None:
         """Reads once (raising Closed at EOF, socket.timeout at the deadline)."""
         if self.eof:
             raise Closed()
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise socket.timeout()
-        self.sock.settimeout(remaining)
         try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            data = b""
-        if not data:
+            self._buffer += stream.receive(self.sock, deadline)
+        except Closed:
             self.eof = True
-            raise Closed()
-        self._buffer += data
+            raise
         while b"\n" in self._buffer:
             raw, self._buffer = self._buffer.split(b"\n", 1)
             text = raw.rstrip(b"\r").decode("utf-8", "replace")

@@ -31,18 +31,15 @@ import subprocess
 import termios
 from pathlib import Path
 
-from . import timing
+from . import stream, timing
 from .expect import Mismatch
 from .peers import RealServer, require, unused_port, wait_holding
 from .procs import EnvironmentError_, Journal
+from .stream import Closed
 
 
 class RespError(str):
     """An error reply: the text after '-', e.g. 'ERR syntax error'."""
-
-
-class Closed(Exception):
-    """The server closed the connection."""
 
 
 def encode(*args: str | bytes | int) -> bytes:
@@ -71,27 +68,16 @@ class RespClient:
         self.sock.connect((host, port))
 
     def send(self, data: bytes, chunk: int | None = None) -> None:
-        if chunk:
-            for i in range(0, len(data), chunk):
-                self.sock.sendall(data[i:i + chunk])
-        else:
-            self.sock.sendall(data)
+        stream.send(self.sock, data, chunk)
 
     def _fill(self, deadline: timing.Deadline) -> None:
         if self.eof:
             raise Closed()
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise socket.timeout()
-        self.sock.settimeout(remaining)
         try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            data = b""
-        if not data:
+            self.buffer += stream.receive(self.sock, deadline)
+        except Closed:
             self.eof = True
-            raise Closed()
-        self.buffer += data
+            raise
 
     def _line(self, deadline: timing.Deadline) -> bytes:
         while b"\r\n" not in self.buffer:

@@ -27,9 +27,10 @@ import os
 import socket
 from pathlib import Path
 
-from . import rpc, timing
+from . import rpc, stream, timing
 from .expect import Mismatch
 from .procs import Journal
+from .stream import Closed
 
 SB_FRAME_MAX = 65536
 HEADER = 5
@@ -85,10 +86,6 @@ def describe_reply(reply) -> str:
     if reply.payload:
         text += f", payload of {len(reply.payload)} bytes"
     return text
-
-
-class Closed(Exception):
-    """The server closed the connection."""
 
 
 def _unix_target(path: str) -> tuple[str, int | None]:
@@ -170,11 +167,7 @@ class SbClient:
     def send(self, data: bytes, chunk: int | None = None) -> None:
         """Exact bytes, at once or `chunk` bytes per write (each pushed out)."""
         self.sock.settimeout(timing.scaled(10))
-        if chunk is None:
-            self.sock.sendall(data)
-            return
-        for i in range(0, len(data), chunk):
-            self.sock.sendall(data[i:i + chunk])
+        stream.send(self.sock, data, chunk)
 
     def send_call(self, method: str, request=None, call_id: int | None = None,
                   deadline_ms: int = 0, chunk: int | None = None) -> int:
@@ -190,18 +183,11 @@ class SbClient:
     def _fill(self, deadline: timing.Deadline) -> None:
         if self.eof:
             raise Closed()
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise socket.timeout()
-        self.sock.settimeout(remaining)
         try:
-            data = self.sock.recv(1 << 20)
-        except ConnectionResetError:
-            data = b""
-        if not data:
+            self.buffer += stream.receive(self.sock, deadline, 1 << 20)
+        except Closed:
             self.eof = True
-            raise Closed()
-        self.buffer += data
+            raise
 
     def read_frame(self, what: str = "a reply", timeout: float = 5, hint: str = "",
                    deadline: timing.Deadline | None = None) -> tuple[int, bytes]:
