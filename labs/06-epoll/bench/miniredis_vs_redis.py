@@ -26,11 +26,11 @@ A single-threaded redis-benchmark on one CPU saturates before a quick
 server on another does: unpipelined, the client then sets the pace and
 any server that keeps up ties; such a case (redis-benchmark 95 % busy or
 more against both servers) is marked client-bound and has no target in
---json. So the unpipelined series runs once more
-with both servers in one cpu cgroup held to SHARE of a CPU (--server-cpu,
-default 0.5; 0: not run; needs root and the cpu controller, and is left
-out, saying so, without them): there the servers set the pace, and the
-ratio compares them.
+--json. So the unpipelined series runs once more with both servers in
+one cpu cgroup held to SHARE of a CPU (--server-cpu, default 0.5; 0: not
+run; it needs root and the cpu controller, and is left out, saying so,
+without them): there the servers set the pace, and the ratio compares
+them.
 
 Idle connections (--idle, default 0,1000,10000; "" for none): for
 miniredis -b poll and -b epoll, 10 active clients (redis-benchmark -c 10
@@ -149,21 +149,20 @@ def cpu_seconds(pid: int) -> float:
 
 class CpuCap:
     """A cpu cgroup (v2's cpu.max, or v1's CFS quota) that holds the processes
-    put in it to `share` of one CPU together; None of it when this process
-    may not make one (not root, no cpu controller)."""
+    put in it to `share` of one CPU together; its path is None when this
+    process may not make one (not root, no cpu controller)."""
 
     PERIOD_US = 10_000
 
     def __init__(self, share: float):
-        self.share, self.path, self.parent = share, None, None
+        self.share, self.path = share, None
         quota = max(1000, int(share * self.PERIOD_US))
         v2 = Path("/sys/fs/cgroup")
         try:
             version2 = "cpu" in (v2 / "cgroup.subtree_control").read_text().split()
         except OSError:
             version2 = False
-        self.parent = v2 if version2 else v2 / "cpu"
-        path = self.parent / f"netlab-bench-{os.getpid()}"
+        path = (v2 if version2 else v2 / "cpu") / f"netlab-bench-{os.getpid()}"
         try:
             path.mkdir()
         except OSError:
@@ -240,7 +239,7 @@ def beside_redis(program: Path, cpus: Cpus, args, pipelines=(1, 16), cap: CpuCap
             if all(statistics.median(busy[(pipe, t, who)]) >= CLIENT_BOUND
                    for who in ("ours", "peer")):
                 # redis-benchmark, not either server, set the pace: the ratio compares
-                # the client with itself, so the target is judged on the capped series.
+                # the client with itself, so the target is judged where a server did.
                 case.name += ", client-bound"
                 case.target = None
             cases.append(case)
