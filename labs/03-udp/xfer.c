@@ -8,8 +8,9 @@
  *
  * The helpers at the top are given; the lock-step engine below them is
  * yours. Speed counts (a benchmark compares tftpd with atftpd): allocate
- * nothing per block, and let a block cost one read(2), one sendto(2), one
- * poll(2) and one recvfrom(2).
+ * nothing per block, and let a block cost at most one read(2), one
+ * sendto(2), one poll(2) and one recvfrom(2) (reading the file many
+ * blocks at a time saves most of the reads).
  *
  * See also xfer.h, tftp.c, tftpd.c, tftpget.c.
  */
