@@ -156,7 +156,7 @@ class CpuCap:
 
     def __init__(self, share: float):
         self.share, self.path = share, None
-        quota = max(1000, int(share * self.PERIOD_US))
+        self.quota = max(1000, int(share * self.PERIOD_US))  # µs per period (1 ms at least)
         v2 = Path("/sys/fs/cgroup")
         try:
             version2 = "cpu" in (v2 / "cgroup.subtree_control").read_text().split()
@@ -169,10 +169,10 @@ class CpuCap:
             return
         try:
             if version2:
-                (path / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+                (path / "cpu.max").write_text(f"{self.quota} {self.PERIOD_US}")
             else:
                 (path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
-                (path / "cpu.cfs_quota_us").write_text(str(quota))
+                (path / "cpu.cfs_quota_us").write_text(str(self.quota))
             self.path = path
         except OSError:
             path.rmdir()
@@ -191,7 +191,7 @@ class CpuCap:
 
     def describe(self) -> str:
         return (f"both servers held to {self.share:g} of a CPU (cgroup {self.path.parent.name}"
-                f"/{self.path.name}, CFS quota {int(self.share * self.PERIOD_US)} µs per "
+                f"/{self.path.name}, CFS quota {self.quota} µs per "
                 f"{self.PERIOD_US} µs)")
 
 
